@@ -1,0 +1,1 @@
+"""The composition root: QApplication, main window, menus, themes, and the command line."""

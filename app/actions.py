@@ -1,0 +1,54 @@
+"""Every menu action, declared once, as data. The main window builds its menus from this list.
+
+``handler`` names what runs when the action triggers:
+  ``window.<method>``           a method of the main window
+  ``dock.<dock_id>.<method>``   a method of a dock's widget (the dock is shown first)
+  ``session.<method>``          a method of the Session
+``shortcut`` is a QKeySequence string or the name of a QKeySequence.StandardKey.
+Menus and their order are given by MENUS; an entry's ``menu`` may name a submenu as "File/Recent".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MENUS = ("File", "Edit", "View", "Dataset", "Caption", "Train", "Theme", "Help")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    menu: str
+    text: str
+    handler: str
+    shortcut: str = ""
+    tip: str = ""
+    separator_before: bool = False
+    checkable: bool = False
+    role: str = ""  # QAction.MenuRole name, for macOS
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # File
+    ActionSpec("file.open_folder", "File", "&Open folder…", "window.open_folder_dialog", "StandardKey.Open",
+               "Open a dataset folder (Kohya subsets are recognised)"),
+    ActionSpec("file.add_folder", "File", "&Add folder to workspace…", "window.add_folder_dialog", "Ctrl+Shift+O",
+               "Add another folder as a subset of the open workspace"),
+    ActionSpec("file.open_project", "File", "Open &project…", "window.open_project_dialog", "Ctrl+Alt+O",
+               "Open a LoRA Studio project file", separator_before=True),
+    ActionSpec("file.save_project", "File", "&Save project", "window.save_project", "StandardKey.Save"),
+    ActionSpec("file.save_project_as", "File", "Save project &as…", "window.save_project_as",
+               "Ctrl+Shift+S"),
+    ActionSpec("file.quit", "File", "&Quit", "window.close", "Ctrl+Q", separator_before=True,
+               role="QuitRole"),
+    # Edit: undo/redo are created from the QUndoStack by the window (they need its state).
+    # View
+    ActionSpec("view.reset_layout", "View", "&Reset layout", "window.reset_layout", "",
+               "Put every panel back where it was on first start", separator_before=True),
+    # Help
+    ActionSpec("help.demo", "Help", "Open &demo dataset", "window.open_demo",
+               tip="Create a small sample dataset and open it"),
+    ActionSpec("help.log_folder", "Help", "Open &log folder", "window.open_log_folder"),
+    ActionSpec("help.about", "Help", "&About LoRA Studio", "window.show_about", separator_before=True,
+               role="AboutRole"),
+)

@@ -1,0 +1,101 @@
+"""Building the application: logging, settings, QApplication, theme, session and main window."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppParts:
+    app: object
+    session: object
+    window: object
+    themes: object
+    reporter: object
+
+
+def create_application(argv: list[str] | None = None):
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    if existing is not None:
+        return existing
+    QCoreApplication.setOrganizationName("LoRA Studio")
+    QCoreApplication.setApplicationName("LoRA Studio")
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    return QApplication(argv if argv is not None else [sys.argv[0]])
+
+
+def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialog: bool = True,
+          restore_layout: bool = True, open_initial: bool = True, demo: bool = False,
+          folders: list[str] | None = None, install_excepthook: bool = True) -> AppParts:
+    """Everything up to a ready (not yet shown) main window; used by the GUI, self-test and tests."""
+    from PySide6.QtCore import QSettings
+
+    from app import qt_messages
+    from app.crash_dialog import ExceptionReporter
+    from app.main_window import MainWindow
+    from app.themes import ThemeManager
+    from services.logging_setup import setup_logging
+    from services.paths import app_dirs
+    from services.qt.session import Session
+    from services.settings import SettingsStore
+
+    dirs = app_dirs().ensure()
+    log_file = setup_logging(dirs.logs, log_level, console=console_log)
+    app = create_application()
+    qt_messages.install()
+    reporter = ExceptionReporter(log_file, show_dialog=show_crash_dialog)
+    if install_excepthook:
+        reporter.install()
+
+    store = SettingsStore(dirs.config)
+    settings = store.load()
+    session = Session(settings, store, dirs)
+    session.log_file = log_file
+    themes = ThemeManager(app)
+    themes.apply(settings.appearance.theme)
+    window_settings = QSettings(str(dirs.config / "window.ini"), QSettings.Format.IniFormat) \
+        if restore_layout else None
+    window = MainWindow(session, themes, window_settings)
+    if open_initial:
+        _open_initial(window, session, demo=demo, folders=folders or [])
+    return AppParts(app, session, window, themes, reporter)
+
+
+def _open_initial(window, session, *, demo: bool, folders: list[str]) -> None:
+    if folders:
+        session.open_folders([str(Path(f).resolve()) for f in folders])
+        return
+    if demo:
+        window.open_demo()
+        return
+    previous = [f for f in session.settings.workspace.last_folders if os.path.isdir(f)]
+    if previous:
+        session.open_folders(previous)
+    elif not session.settings.workspace.last_folders:
+        window.open_demo()  # first start: show the app working at once
+
+
+def run_gui(args) -> int:
+    from services.errors import LoraStudioError
+
+    try:
+        parts = build(log_level=args.log_level, demo=args.demo, folders=args.open)
+    except ValueError as exc:  # a bad --log-level
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except LoraStudioError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    parts.window.show()
+    log.info("LoRA Studio started")
+    return parts.app.exec()

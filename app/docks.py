@@ -1,0 +1,31 @@
+"""The window's panels, declared as data: each dock's id, title, area and widget class.
+
+The widget class is named as ``"module:Class"`` and imported only when the window is built, so a
+panel's imports cost nothing to the command line. Every class takes ``(session, parent=None)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DockSpec:
+    id: str
+    title: str
+    area: str  # left, right, bottom
+    factory: str
+    shortcut: str = ""
+    tabify_with: str = ""
+
+
+CENTRAL = "widgets.preview.image_preview:ImagePreview"
+
+DOCKS: tuple[DockSpec, ...] = (
+    DockSpec("dataset", "Dataset", "left", "widgets.placeholders:DatasetPlaceholder", "Ctrl+1"),
+    DockSpec("captions", "Caption editor", "right", "widgets.placeholders:CaptionPlaceholder", "Ctrl+2"),
+    DockSpec("parameters", "Parameters", "right", "widgets.placeholders:ParametersPlaceholder", "Ctrl+3",
+             tabify_with="captions"),
+    DockSpec("training", "Training monitor", "bottom", "widgets.placeholders:TrainingPlaceholder", "Ctrl+4"),
+    DockSpec("gpu", "GPU monitor", "bottom", "widgets.placeholders:GpuPlaceholder", "Ctrl+5"),
+)

@@ -1,0 +1,1 @@
+"""Qt adapters shared by several areas (the Session)."""

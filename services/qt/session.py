@@ -1,0 +1,105 @@
+"""The Session: what the docks of one window share, and the signals they talk through.
+
+Panels never import each other; they hold the Session and connect to its signals. The Session owns
+the settings (and saves them), the application-wide QUndoStack, and the reporting of errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from services.errors import LoraStudioError
+from services.paths import AppDirs
+from services.settings import Settings, SettingsStore
+
+log = logging.getLogger(__name__)
+
+
+class Session(QObject):
+    settings_changed = Signal()
+    # A request from the menus or a drop: open these folders as the workspace (list[str]).
+    folders_open_requested = Signal(list)
+    # The same, adding to the folders already open.
+    folders_add_requested = Signal(list)
+    # Image files dropped on the window (list[str]): the dataset dock decides what to do.
+    files_dropped = Signal(list)
+    # The dataset workspace changed (object: the workspace, or None when closed).
+    workspace_changed = Signal(object)
+    # The images selected in the dataset grid (list of item keys) and the current one (object).
+    selection_changed = Signal(list)
+    current_image_changed = Signal(object)
+    # The training project changed (object: the project, or None).
+    project_changed = Signal(object)
+    project_modified_changed = Signal(bool)
+    # (message, timeout_ms) for the status bar.
+    status_message = Signal(str, int)
+    # A LoraStudioError (or any exception) to show to the user.
+    error_reported = Signal(object)
+
+    def __init__(self, settings: Settings, store: SettingsStore | None, dirs: AppDirs,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.store = store
+        self.dirs = dirs
+        self.log_file: Path | None = None
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setObjectName("application-undo-stack")
+        self.workspace = None
+        self.project = None
+        self._project_modified = False
+
+    # --- settings -----------------------------------------------------------------------
+    def save_settings(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save(self.settings)
+        except OSError as exc:
+            log.error("could not save settings to %s: %s", self.store.path, exc)
+        self.settings_changed.emit()
+
+    # --- workspace and project ----------------------------------------------------------
+    def open_folders(self, folders: list[str], *, add: bool = False) -> None:
+        folders = [str(f) for f in folders]
+        if not folders:
+            return
+        for folder in folders:
+            self.settings.remember_folder(folder)
+        self.settings.workspace.last_folders = folders if not add else \
+            list(dict.fromkeys(self.settings.workspace.last_folders + folders))
+        self.save_settings()
+        (self.folders_add_requested if add else self.folders_open_requested).emit(folders)
+
+    def set_workspace(self, workspace) -> None:
+        self.workspace = workspace
+        self.workspace_changed.emit(workspace)
+
+    def set_project(self, project) -> None:
+        self.project = project
+        self.set_project_modified(False)
+        self.project_changed.emit(project)
+
+    @property
+    def project_modified(self) -> bool:
+        return self._project_modified
+
+    def set_project_modified(self, modified: bool) -> None:
+        if modified != self._project_modified:
+            self._project_modified = modified
+            self.project_modified_changed.emit(modified)
+
+    # --- feedback ------------------------------------------------------------------------
+    def report_error(self, error: BaseException) -> None:
+        if isinstance(error, LoraStudioError):
+            log.error("%s%s", error.message, f" - {error.hint}" if error.hint else "")
+        else:
+            log.error("unexpected error: %r", error, exc_info=error)
+        self.error_reported.emit(error)
+
+    def show_status(self, message: str, timeout_ms: int = 4000) -> None:
+        self.status_message.emit(message, timeout_ms)
