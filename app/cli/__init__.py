@@ -1,20 +1,28 @@
 """The command line: the GUI by default, headless sub-commands otherwise.
 
-Each sub-command lives in its own module here, listed in COMMANDS; a module has
-``register(subparsers)`` (adds its parser, sets ``func``) and imports services only when it runs,
-so ``lora-studio --help`` and the GUI start stay fast.
+Each sub-command lives in its own module here and is found by discovery: a module with
+``COMMAND = "name"`` (and optionally ``ORDER``, for --help) and ``register(subparsers, name)``
+(adds its parser, sets ``func``) is a sub-command. It imports services only when it runs, so
+``lora-studio --help`` and the GUI start stay fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
-# name -> module; the order is the order of --help.
-COMMANDS: dict[str, str] = {
-    "self-test": "app.cli.self_test",
-}
+
+def commands() -> dict[str, object]:
+    """name -> module of every sub-command module in this package, in --help order."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        name = getattr(module, "COMMAND", None)
+        if name and hasattr(module, "register"):
+            found.append((getattr(module, "ORDER", 100), name, module))
+    return {name: module for _, name, module in sorted(found, key=lambda t: (t[0], t[1]))}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--open", nargs="+", metavar="PATH", default=[],
                         help="dataset folders to open in the window")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
-        importlib.import_module(module).register(sub, name)
+    for name, module in commands().items():
+        module.register(sub, name)
     return parser
 
 

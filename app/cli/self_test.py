@@ -6,6 +6,9 @@ import json
 import os
 import sys
 
+COMMAND = "self-test"
+ORDER = 900
+
 
 def register(sub, name: str) -> None:
     parser = sub.add_parser(name, help="build the window offscreen, open the demo, switch every theme")
