@@ -285,7 +285,7 @@ def run_health_report(items: Sequence[HealthItem], settings: BucketSettings, *, 
     planner = BucketPlanner(settings)
     small, odd = [], []
     for it in readable:
-        if not it.width or not it.height:
+        if not it.width or not it.height or it.key in corrupt:  # corrupt ones are reported once, above
             continue
         placement = planner.place(it.width, it.height)
         if placement.scale > UPSCALE_LIMIT:

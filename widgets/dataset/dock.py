@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -80,6 +79,10 @@ class DatasetDock(QWidget):
         for signal, slot in self._session_links:
             signal.connect(slot)
 
+    def sizeHint(self) -> QSize:
+        # wide enough for three columns of default-size thumbnails beside the preview
+        return QSize(560, 720)
+
     # --- construction ---------------------------------------------------------------------
     def _build(self, box: int) -> None:
         outer = QVBoxLayout(self)
@@ -109,11 +112,11 @@ class DatasetDock(QWidget):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
         layout.addWidget(self.notice)
-        self.splitter = QSplitter(Qt.Orientation.Vertical, page)
-        self.subsets = SubsetPanel(self.splitter)
+        self.subsets = SubsetPanel(page)
         self.subsets.subset_activated.connect(self._show_subset)
         self.subsets.reg_toggled.connect(self._reg_toggled)
-        self.grid = GridView(self.splitter, box)
+        layout.addWidget(self.subsets)
+        self.grid = GridView(page, box)
         self.grid.setModel(self.model)
         self.grid.set_loader(self.loader)
         self.grid.box_changed.connect(self._box_changed)
@@ -121,12 +124,7 @@ class DatasetDock(QWidget):
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._selection_timer.start())
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
-        self.splitter.addWidget(self.subsets)
-        self.splitter.addWidget(self.grid)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setCollapsible(1, False)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.grid, 1)
         bottom = QHBoxLayout()
         bottom.setSpacing(6)
         self.counts = QLabel(page)
@@ -319,7 +317,7 @@ class DatasetDock(QWidget):
     def apply_filter(self) -> None:
         if self.ws is None:
             return
-        selected = self.session.selected_keys
+        selected = self._grid_selection()
         current = self.session.current_key
         keys = self._visible_keys(self.ws)
         self.model.set_keys(keys)
@@ -388,9 +386,12 @@ class DatasetDock(QWidget):
         self.notice.show()
 
     # --- selection ----------------------------------------------------------------------------
-    def _publish_selection(self) -> None:
+    def _grid_selection(self) -> list[str]:
         rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
-        self.session.set_selection([self.model.key_at(r) for r in rows])
+        return [self.model.key_at(r) for r in rows]
+
+    def _publish_selection(self) -> None:
+        self.session.set_selection(self._grid_selection())
 
     def _current_changed(self, current, _previous) -> None:
         key = self.model.key_at(current.row()) if current.isValid() else None

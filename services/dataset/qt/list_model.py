@@ -129,7 +129,7 @@ class DatasetListModel(QAbstractListModel):
         if item is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return item.name
+            return display_name(item.name)
         if role == self.KeyRole:
             return key
         if role == self.ThumbnailRole:
@@ -158,6 +158,16 @@ class DatasetListModel(QAbstractListModel):
         return mime
 
 
+def display_name(name: str) -> str:
+    """A file name for the screen: bytes that are not UTF-8 (kept by Python as surrogates, which Qt
+    would silently drop) are shown as U+FFFD instead."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def snippet(item: ImageItem) -> str:
     cap = item.caption
     if cap.undecodable:
@@ -173,7 +183,7 @@ def snippet(item: ImageItem) -> str:
 def tooltip(ws: Workspace, item: ImageItem) -> str:
     from html import escape
 
-    lines = [f"<b>{escape(item.name)}</b>", escape(str(item.path.parent))]
+    lines = [f"<b>{escape(display_name(item.name))}</b>", escape(display_name(str(item.path.parent)))]
     if item.width:
         lines.append(f"{item.width}×{item.height} {item.format}, {item.file_size / 1024:.0f} KB")
     subset = ws.subsets.get(item.subset)
