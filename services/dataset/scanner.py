@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 import time
 from collections.abc import Callable, Iterable
@@ -20,7 +19,15 @@ from pathlib import Path
 from services.dataset.caption_files import CaptionFile, read_caption
 from services.dataset.image_header import HeaderError, ImageHeader, is_image_name, parse_header
 from services.dataset.kohya_names import looks_like_regularisation, parse_folder_name
-from services.dataset.workspace import DEFAULT_SMALL_SIDE, ImageItem, Problem, ScanMessage, Subset, Workspace
+from services.dataset.workspace import (
+    DEFAULT_SMALL_SIDE,
+    ImageItem,
+    Problem,
+    ScanMessage,
+    Subset,
+    Workspace,
+    natural_key,
+)
 from services.errors import FileAccessError, OperationCancelled
 
 log = logging.getLogger(__name__)
@@ -40,14 +47,6 @@ class ScanOptions:
     reg_folders: frozenset[str] = frozenset()  # subset paths the user marked as regularisation
     not_reg_folders: frozenset[str] = frozenset()  # ... and those the user un-marked
     max_depth: int = 32
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> tuple:
-    """``img2`` before ``img10``; case-insensitive."""
-    return tuple(int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name))
 
 
 @dataclass
@@ -250,6 +249,7 @@ def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None
                     raise OperationCancelled("The scan was cancelled.")
                 if progress is not None:
                     progress(found, total, folder)
+    ws.warm_caches()  # tag sets and sort keys, here in the worker rather than on first use in the GUI
     if progress is not None:
         progress(found, total, "")
     ws.scan_seconds = time.perf_counter() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,7 @@ class ImageItem:
     _tags: tuple[str, ...] | None = field(default=None, repr=False)
     _tag_set: frozenset[str] | None = field(default=None, repr=False)
     _tags_of: str | None = field(default=None, repr=False)
+    _name_key: tuple | None = field(default=None, repr=False)  # natural sort key, computed once
 
     @property
     def path(self) -> Path:
@@ -142,6 +144,20 @@ class ScanMessage:
 
     path: str
     message: str
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """``img2`` before ``img10``; case-insensitive."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name))
+
+
+def name_key(item: ImageItem) -> tuple:
+    if item._name_key is None:
+        item._name_key = natural_key(item.name)
+    return item._name_key
 
 
 def split_tags(text: str, separator: str = ", ") -> list[str]:
@@ -234,6 +250,13 @@ class Workspace:
 
     def split_tags(self, text: str) -> list[str]:
         return split_tags(text, self.tag_separator)
+
+    def warm_caches(self, items: Iterable[ImageItem] | None = None) -> None:
+        """Compute the tag sets and sort keys now (the scan does it in its worker), so the first
+        filter or sort on the GUI thread costs nothing extra."""
+        for item in items if items is not None else self._items.values():
+            self.tag_set(item)
+            name_key(item)
 
     def join_tags(self, tags: Iterable[str]) -> str:
         return join_tags(tags, self.tag_separator)

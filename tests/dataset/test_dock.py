@@ -222,3 +222,25 @@ def test_caption_extension_per_workspace(qtbot, dock, session, folder):
     assert session.workspace.caption_extension == ".caption"
     assert session.workspace.item(key).caption_text == "from .caption"
     assert session.settings.dataset.caption_extensions[0] == f".caption\t{folder}"
+
+
+def test_visible_rows_match_what_is_on_screen(qtbot, dock, session, tmp_path):
+    from PySide6.QtCore import QPoint
+
+    for i in range(60):
+        write_jpeg(tmp_path / "many" / f"m{i:02d}.jpg", (64, 64), seed=i)
+    open_folder(qtbot, session, tmp_path / "many")
+    grid = dock.grid
+    bar = grid.verticalScrollBar()
+    for value in (0, 1, 7, bar.maximum() // 3, bar.maximum() // 2 + 3, bar.maximum()):
+        bar.setValue(value)
+        seen = set()
+        rect = grid.viewport().rect()
+        for x in range(0, rect.width(), 6):
+            for y in range(0, rect.height(), 6):
+                index = grid.indexAt(QPoint(x, y))
+                if index.isValid():
+                    seen.add(index.row())
+        first, last = grid.visible_rows()
+        assert seen and first <= min(seen) and max(seen) <= last, (value, first, last, min(seen), max(seen))
+        assert last - first + 1 <= len(seen) + 2 * grid.columns()  # never far more than the screen

@@ -368,7 +368,7 @@ class DatasetDock(QWidget):
         text += f" · {totals.subsets} folders · images × repeats {totals.weighted:,}"
         if totals.reg_images:
             text += f" · reg {totals.reg_images:,}"
-        problems = sum(1 for it in self.ws if it.problems != Problem.NONE)
+        problems = sum(1 for it in self.ws if int(it.problems))
         if problems:
             text += f" · {problems:,} with problems"
         self.counts.setText(text)
@@ -387,8 +387,13 @@ class DatasetDock(QWidget):
 
     # --- selection ----------------------------------------------------------------------------
     def _grid_selection(self) -> list[str]:
-        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
-        return [self.model.key_at(r) for r in rows]
+        # From the selection's ranges, not one QModelIndex per row: Ctrl+A on 10,000 rows stays cheap.
+        rows: list[int] = []
+        for rng in self.grid.selectionModel().selection():
+            rows.extend(range(rng.top(), rng.bottom() + 1))
+        rows.sort()
+        keys = self.model.keys()
+        return [keys[r] for r in rows if r < len(keys)]
 
     def _publish_selection(self) -> None:
         self.session.set_selection(self._grid_selection())

@@ -33,18 +33,30 @@ class GridDelegate(QStyledItemDelegate):
     def __init__(self, parent=None, box: int = 160) -> None:
         super().__init__(parent)
         self.box = box
+        self._font_cache: dict[str, tuple] = {}
 
     def set_box(self, box: int) -> None:
         self.box = box
 
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
-        small = QFont(option.font)
-        small.setPointSizeF(max(6.5, option.font.pointSizeF() * 0.85))
-        return option.font, small
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont, QFontMetrics, QFontMetrics,
+                                                             QFontMetrics]:
+        """(name, small, badge fonts and their metrics), made once per base font: painting runs often."""
+        key = option.font.key()
+        cached = self._font_cache.get(key)
+        if cached is None:
+            small = QFont(option.font)
+            small.setPointSizeF(max(6.5, option.font.pointSizeF() * 0.85))
+            badge = QFont(option.font)
+            badge.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.75))
+            badge.setBold(True)
+            name = QFont(option.font)
+            cached = (name, small, badge, QFontMetrics(name), QFontMetrics(small), QFontMetrics(badge))
+            self._font_cache[key] = cached
+        return cached
 
     def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
-        name_font, small = self._fonts(option)
-        text_h = QFontMetrics(name_font).height() + QFontMetrics(small).height()
+        fm, fs = self._fonts(option)[3:5]
+        text_h = fm.height() + fs.height()
         return QSize(self.box + 2 * PAD, self.box + 2 * PAD + text_h + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
@@ -80,20 +92,18 @@ class GridDelegate(QStyledItemDelegate):
                 painter.drawLine(inner.topRight(), inner.bottomLeft())
         self._paint_badges(painter, image_rect, problems, option)
 
-        name_font, small = self._fonts(option)
+        name_font, small, _badge, fm, fs, _fb = self._fonts(option)
         text_colour = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         muted = QColor(text_colour)
         muted.setAlphaF(0.65)
         y = image_rect.bottom() + 3
         width = rect.width() - 2 * PAD
-        fm = QFontMetrics(name_font)
         painter.setFont(name_font)
         painter.setPen(text_colour)
         name = index.data(Qt.ItemDataRole.DisplayRole) or ""
         painter.drawText(QRect(rect.x() + PAD, y, width, fm.height()), Qt.AlignmentFlag.AlignHCenter,
                          fm.elidedText(name, Qt.TextElideMode.ElideMiddle, width))
         y += fm.height()
-        fs = QFontMetrics(small)
         painter.setFont(small)
         painter.setPen(muted)
         text = index.data(DatasetListModel.SnippetRole) or ""
@@ -107,10 +117,7 @@ class GridDelegate(QStyledItemDelegate):
     def _paint_badges(self, painter: QPainter, image_rect: QRect, problems: Problem, option) -> None:
         if problems == Problem.NONE:
             return
-        font = QFont(option.font)
-        font.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.75))
-        font.setBold(True)
-        fm = QFontMetrics(font)
+        _n, _s, font, _fm, _fs, fm = self._fonts(option)
         painter.setFont(font)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         x, y = image_rect.x() + 3, image_rect.y() + 3

@@ -53,7 +53,8 @@ class DatasetListModel(QAbstractListModel):
         self.endResetModel()
 
     def keys(self) -> list[str]:
-        return list(self._keys)
+        """The keys in row order (the model's own list: do not modify)."""
+        return self._keys
 
     def key_at(self, row: int) -> str:
         return self._keys[row]

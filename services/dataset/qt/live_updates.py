@@ -61,12 +61,9 @@ class LiveUpdates(QObject):
             self._queued.update(folders)
             return
         folders = sorted(set(folders))
-        by_folder: dict[str, dict[str, KnownImage]] = {f: {} for f in folders}
         wanted = set(folders)
-        for item in ws:
-            folder = os.path.dirname(item.key)
-            if folder in wanted:
-                by_folder[folder][item.key] = KnownImage(item.key, item.file_size, item.mtime_ns, item.caption)
+        # A cheap copy on the GUI thread (plain tuples); the worker groups it by folder.
+        rows = [(item.key, item.file_size, item.mtime_ns, item.caption) for item in ws]
         known_dirs = set(ws.folders)
         extension = ws.caption_extension
         subset_ids = {f: (f if f in ws.subsets else "") for f in folders}
@@ -75,6 +72,11 @@ class LiveUpdates(QObject):
         generation = ws
 
         def work(report, cancelled):
+            by_folder: dict[str, dict[str, KnownImage]] = {f: {} for f in folders}
+            for key, size, mtime, caption in rows:
+                folder = os.path.dirname(key)
+                if folder in wanted:
+                    by_folder[folder][key] = KnownImage(key, size, mtime, caption)
             diffs = []
             for folder in folders:
                 if cancelled():
