@@ -244,3 +244,27 @@ def test_visible_rows_match_what_is_on_screen(qtbot, dock, session, tmp_path):
         first, last = grid.visible_rows()
         assert seen and first <= min(seen) and max(seen) <= last, (value, first, last, min(seen), max(seen))
         assert last - first + 1 <= len(seen) + 2 * grid.columns()  # never far more than the screen
+
+
+def test_add_folder_makes_one_workspace_of_several(qtbot, dock, session, folder, tmp_path):
+    open_folder(qtbot, session, folder / "plain")
+    other = tmp_path / "more" / "3_extra"
+    write_jpeg(other / "e.jpg", (512, 512))
+    with qtbot.waitSignal(session.workspace_changed, timeout=20_000):
+        session.open_folders([str(other)], add=True)
+    ws = session.workspace
+    assert [str(r) for r in ws.roots] == [str(folder / "plain"), str(other)]
+    assert len(ws) == 5 and ws.subsets[str(other)].repeats == 3
+
+
+def test_regularisation_flag_toggled_in_the_subset_panel(qtbot, dock, session, folder):
+    from PySide6.QtCore import Qt as _Qt
+
+    ws = open_folder(qtbot, session, folder)
+    row = next(dock.subsets.topLevelItem(i) for i in range(dock.subsets.topLevelItemCount())
+               if dock.subsets.topLevelItem(i).text(0) == "plain")
+    with qtbot.waitSignal(session.subsets_changed):
+        row.setCheckState(4, _Qt.CheckState.Checked)
+    assert ws.subsets[str(folder / "plain")].is_reg
+    assert str(folder / "plain") in session.settings.dataset.reg_folders
+    assert ws.totals().reg_images == 4

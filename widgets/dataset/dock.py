@@ -256,6 +256,7 @@ class DatasetDock(QWidget):
         self._update_counts()
         self.watcher.watch(sorted(ws.folders))
         self.live.start_duplicate_pass()
+        self._prune_thumbnail_cache_once()
         wanted = getattr(self, "_select_after_scan", None)
         self._select_after_scan = None
         if wanted:
@@ -267,6 +268,17 @@ class DatasetDock(QWidget):
         self.session.show_status(
             f"{len(ws):,} images in {len(ws.subsets)} folders read in {ws.scan_seconds:.2f} s"
             + (f"; captions: {ws.caption_extension}" if len(ws) else ""))
+
+    def _prune_thumbnail_cache_once(self) -> None:
+        """Keep the disk cache within its budget (settings: dataset.thumbnail_cache_mb), once per run."""
+        if getattr(self, "_pruned", False) or self.loader.cache is None:
+            return
+        self._pruned = True
+        cache, budget = self.loader.cache, self.session.settings.dataset.thumbnail_cache_mb * 1024 * 1024
+        task = Task(lambda _r, _c: cache.prune(budget), "thumbnail-prune", self)
+        self._tasks.append(task)
+        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
+        task.start()
 
     def _scan_failed(self, error) -> None:
         self.progress_row.hide()
@@ -430,7 +442,7 @@ class DatasetDock(QWidget):
         if added or removed:
             self.session.set_filtered_keys(self.model.keys())
             self.subsets.show_workspace(self.ws)
-            self.session.workspace_changed.emit(self.ws)
+            self.session.subsets_changed.emit()
         self._update_counts()
         n = len(added) + len(removed) + len(changed)
         if n:
@@ -467,9 +479,10 @@ class DatasetDock(QWidget):
                 name.remove(subset_id)
         (ds.reg_folders if is_reg else ds.not_reg_folders).append(subset_id)
         self.session.save_settings()
-        self.subsets.show_workspace(self.ws)
+        # rebuilt after this signal returns: the row that emitted it must not be deleted under it
+        QTimer.singleShot(0, lambda: self.ws is not None and self.subsets.show_workspace(self.ws))
         self._update_counts()
-        self.session.workspace_changed.emit(self.ws)
+        self.session.subsets_changed.emit()
 
     def _save_settings_later(self) -> None:
         if not hasattr(self, "_settings_timer"):
