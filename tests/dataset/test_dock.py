@@ -268,3 +268,22 @@ def test_regularisation_flag_toggled_in_the_subset_panel(qtbot, dock, session, f
     assert ws.subsets[str(folder / "plain")].is_reg
     assert str(folder / "plain") in session.settings.dataset.reg_folders
     assert ws.totals().reg_images == 4
+
+
+def test_delete_sends_the_selection_to_the_trash_after_asking(qtbot, dock, session, folder, private_trash,
+                                                              monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    ws = open_folder(qtbot, session, folder)
+    key = str(folder / "10_ohwx cat" / "cat3.jpg")
+    with qtbot.waitSignal(session.selection_changed):
+        dock.grid.select_keys([key])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    dock.trash_selected()
+    assert os.path.exists(key)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(session.items_removed, timeout=10_000) as blocker:
+        dock.trash_selected()
+    assert blocker.args[0] == [key] and key not in ws
+    assert not os.path.exists(key) and not (folder / "10_ohwx cat" / "cat3.txt").exists()
+    assert (private_trash / "files" / "cat3.jpg").exists() and (private_trash / "files" / "cat3.txt").exists()

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -120,6 +121,9 @@ class DatasetDock(QWidget):
         self.grid.setModel(self.model)
         self.grid.set_loader(self.loader)
         self.grid.box_changed.connect(self._box_changed)
+        trash = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.grid)
+        trash.setContext(Qt.ShortcutContext.WidgetShortcut)
+        trash.activated.connect(self.trash_selected)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._selection_timer.start())
