@@ -287,3 +287,17 @@ def test_delete_sends_the_selection_to_the_trash_after_asking(qtbot, dock, sessi
     assert blocker.args[0] == [key] and key not in ws
     assert not os.path.exists(key) and not (folder / "10_ohwx cat" / "cat3.txt").exists()
     assert (private_trash / "files" / "cat3.jpg").exists() and (private_trash / "files" / "cat3.txt").exists()
+
+
+def test_grid_shows_images_while_the_scan_still_reads(qtbot, dock, session, tmp_path):
+    for i in range(150):
+        write_jpeg(tmp_path / "big" / f"b{i:03d}.jpg", (32, 32), seed=i)
+    rows_before_ready = []
+    dock.model.rowsInserted.connect(lambda *_: rows_before_ready.append(
+        (session.workspace is None, dock.model.rowCount())))
+    with qtbot.waitSignal(session.workspace_changed, timeout=20_000):
+        session.open_folders([str(tmp_path / "big")])
+    early = [n for not_ready, n in rows_before_ready if not_ready]
+    assert early and early[0] <= 64  # the first screenful came before the rest was read
+    assert dock.model.rowCount() == 150 and len(set(dock.model.keys())) == 150
+    assert session.current_key == dock.model.key_at(0)

@@ -55,6 +55,7 @@ class DatasetDock(QWidget):
         self._tasks: list[Task] = []
         self._query = ""
         self._select_after_scan: list[str] | None = None
+        self._partial_ws = None  # the part of a running scan shown meanwhile
         self._pending_keep_view = False
         settings = session.settings
         box = clamp_box(settings.appearance.thumbnail_size)
@@ -221,11 +222,16 @@ class DatasetDock(QWidget):
         if chosen:
             options.caption_extension = chosen
 
+        progressive = not keep_view
+
         def scan(report, cancelled):
-            return scan_folders(roots, options, progress=report, cancelled=cancelled, guess_extension=not chosen)
+            publish = (lambda subsets, items: task.publish((subsets, items))) if progressive else None
+            return scan_folders(roots, options, progress=report, cancelled=cancelled, guess_extension=not chosen,
+                                on_items=publish)
 
         task = Task(scan, "dataset-scan", self)
         task.progress.connect(self._scan_progress)
+        task.partial.connect(lambda payload, t=task, r=roots: self._scan_partial(t, r, payload))
         task.succeeded.connect(lambda ws, kv=keep_view: self._scan_done(ws, keep_view=kv))
         task.failed.connect(self._scan_failed)
         task.cancelled.connect(self._scan_cancelled)
@@ -244,14 +250,59 @@ class DatasetDock(QWidget):
             self.progress.setValue(done)
         self.progress_label.setText(f"Reading {done:,} of {total:,} images…" if total else "Reading folders…")
 
+    def _scan_partial(self, task: Task, roots: list[str], payload) -> None:
+        """Show what the scan has read so far: the grid is usable (and makes thumbnails) at once."""
+        if task is not self.scan_task or task.is_cancelled():
+            return
+        subsets, items = payload
+        if self._partial_ws is None:
+            from services.dataset.workspace import Workspace
+
+            opts = self._scan_options()
+            # (the extension may still be guessed by the scan; the partial view only shows captions)
+            self._partial_ws = Workspace(roots, tag_separator=opts.tag_separator, small_side=opts.small_side)
+            self.loader.clear()
+            self.model.set_workspace(self._partial_ws, [])
+            self.stack.setCurrentWidget(self.page)
+            self.subsets.show_workspace(None)
+        partial = self._partial_ws
+        for subset in subsets:
+            partial.add_subset(subset)
+        predicate = self._predicate()
+        shown = []
+        for item in items:
+            partial.add_item(item)
+            if predicate is None or predicate(partial, item):
+                shown.append(item.key)
+        self.model.append_keys(shown)
+        if self.model.rowCount() and not self.grid.currentIndex().isValid():
+            self.grid.setCurrentIndex(self.model.index(0, 0))
+        self.counts.setText(f"Reading… {len(partial):,} images so far")
+
+    def _predicate(self):
+        if not self._query:
+            return None
+        try:
+            return compile_query(self._query)
+        except UserInputError:
+            return None
+
     def _scan_done(self, ws, *, keep_view: bool = False) -> None:
         self.progress_row.hide()
         previous_selection = self.session.selected_keys if keep_view else []
         previous_current = self.session.current_key if keep_view else None
+        partial, self._partial_ws = self._partial_ws, None
         self.ws = ws
-        self.loader.clear() if not keep_view else None
         keys = self._visible_keys(ws)
-        self.model.set_workspace(ws, keys)
+        shown = self.model.keys()
+        if partial is not None and keys[:len(shown)] == shown:
+            # the rows already on screen stay as they are (no reset, no jump): only the rest is added
+            self.model.swap_workspace(ws)
+            self.model.append_keys(keys[len(shown):])
+        else:
+            if not keep_view and partial is None:
+                self.loader.clear()
+            self.model.set_workspace(ws, keys)
         self.stack.setCurrentWidget(self.page)
         self.subsets.show_workspace(ws)
         self.session.set_workspace(ws)
@@ -267,8 +318,11 @@ class DatasetDock(QWidget):
             self.grid.select_keys(wanted)
         elif previous_selection or previous_current:
             self.grid.select_keys(previous_selection or [previous_current])
-        elif keys:
+        elif keys and not self.grid.currentIndex().isValid():
             self.grid.setCurrentIndex(self.model.index(0, 0))
+        # what was selected while the scan ran is told now that the workspace exists for everyone
+        self._publish_selection()
+        self._current_changed(self.grid.currentIndex(), None)
         self.session.show_status(
             f"{len(ws):,} images in {len(ws.subsets)} folders read in {ws.scan_seconds:.2f} s"
             + (f"; captions: {ws.caption_extension}" if len(ws) else ""))
@@ -284,12 +338,27 @@ class DatasetDock(QWidget):
         task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
         task.start()
 
+    def _drop_partial(self) -> None:
+        """A scan that showed part of its result did not finish: show the previous workspace again."""
+        if self._partial_ws is None:
+            return
+        self._partial_ws = None
+        if self.ws is not None:
+            self.model.set_workspace(self.ws, self._visible_keys(self.ws))
+            self.subsets.show_workspace(self.ws)
+            self._update_counts()
+        else:
+            self.model.set_workspace(None)
+            self.stack.setCurrentWidget(self.empty)
+
     def _scan_failed(self, error) -> None:
         self.progress_row.hide()
+        self._drop_partial()
         self.session.report_error(error)
 
     def _scan_cancelled(self) -> None:
         self.progress_row.hide()
+        self._drop_partial()
         if self._pending_roots is None:
             self.session.show_status("Scan cancelled")
 
@@ -412,9 +481,13 @@ class DatasetDock(QWidget):
         return [keys[r] for r in rows if r < len(keys)]
 
     def _publish_selection(self) -> None:
+        if self._partial_ws is not None:
+            return  # told when the scan is complete
         self.session.set_selection(self._grid_selection())
 
     def _current_changed(self, current, _previous) -> None:
+        if self._partial_ws is not None:
+            return  # told when the scan is complete (the workspace does not exist for others yet)
         key = self.model.key_at(current.row()) if current.isValid() else None
         self.session.set_current_image(key)
 

@@ -16,6 +16,7 @@ from services.dataset.workspace import Problem
 from widgets.dataset.grid_delegate import GridDelegate
 
 MIN_BOX, MAX_BOX, BOX_STEP = 64, 384, 16
+PREFETCH_SCREENS = 2
 
 
 def clamp_box(box: int) -> int:
@@ -121,7 +122,9 @@ class GridView(QListView):
             return
         count = last - first + 1
         n = model.rowCount()
-        ahead = range(last + 1, min(n, last + 1 + count))
+        # "About to be visible": two screens ahead (scrolling on keeps the workers busy) and half a
+        # screen behind. Everything else is dropped from the queue.
+        ahead = range(last + 1, min(n, last + 1 + PREFETCH_SCREENS * count))
         behind = range(first - 1, max(-1, first - 1 - count // 2), -1)
         jobs = []
         for row in (*range(first, last + 1), *ahead, *behind):

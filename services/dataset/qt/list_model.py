@@ -43,6 +43,11 @@ class DatasetListModel(QAbstractListModel):
         self._row_of = {k: i for i, k in enumerate(self._keys)}
         self.endResetModel()
 
+    def swap_workspace(self, workspace: Workspace) -> None:
+        """Point at ``workspace`` without a reset: it holds the very same items under the same keys
+        (the finished scan replacing the partial one shown while it ran)."""
+        self._ws = workspace
+
     def set_keys(self, keys: list[str]) -> None:
         """Show these keys in this order (after a filter or sort change)."""
         if keys == self._keys:

@@ -29,6 +29,7 @@ class Task(QObject):
     failed = Signal(object)  # the exception
     cancelled = Signal()
     finished = Signal()  # after succeeded / failed / cancelled
+    partial = Signal(object)  # part of the result, published by the work as it goes (see publish)
 
     def __init__(self, fn: Callable[[Report, Callable[[], bool]], object], name: str = "task",
                  parent: QObject | None = None) -> None:
@@ -66,6 +67,11 @@ class Task(QObject):
         """Cancel and wait for the work to end (on shutdown)."""
         self.cancel()
         return self.wait(timeout_ms)
+
+    def publish(self, value: object) -> None:
+        """Called by the work (any thread): hand part of the result to the GUI now."""
+        if not self._cancel:
+            self._emit(self.partial, value)
 
     def _emit(self, signal, *args) -> None:
         try:
