@@ -217,6 +217,7 @@ class DatasetDock(QWidget):
             self._pending_keep_view = keep_view
             self.scan_task.cancel()
             return
+        self.loader.warm_up()
         options = self._scan_options()
         chosen = self._stored_extension(roots)
         if chosen:

@@ -53,6 +53,12 @@ def produce(job: ThumbnailJob, box: int, cache: ThumbnailCache | None) -> tuple[
     return to_qimage(image), False
 
 
+def _warm_up_imports() -> None:
+    from PIL import Image, JpegImagePlugin, PngImagePlugin  # noqa: F401
+
+    Image.init()
+
+
 class ThumbnailLoader(QObject):
     """Owns the worker pool, the request queue and the in-memory LRU of thumbnails."""
 
@@ -83,6 +89,7 @@ class ThumbnailLoader(QObject):
         self._failed: dict[str, str] = {}
         self.stats = {"decoded": 0, "from_cache": 0, "failed": 0}
         self._results_waiting.connect(self._drain)
+        self._warmed = False
 
     # --- GUI-thread API --------------------------------------------------------------------
     @property
@@ -99,6 +106,13 @@ class ThumbnailLoader(QObject):
             self._queue.clear()
         self._lru.clear()
         self._lru_bytes = 0
+
+    def warm_up(self) -> None:
+        """Import Pillow and its plugins on a worker now (a folder is being opened), rather than
+        when the first screen of thumbnails is waited for. Not at construction: start-up stays lean."""
+        if not self._warmed and not self._closing:
+            self._warmed = True
+            self._pool.start(_warm_up_imports)
 
     def image(self, key: str) -> QImage | None:
         image = self._lru.get(key)
