@@ -20,7 +20,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from services.dataset.workspace import PROBLEM_NAMES, ImageItem, Problem, Workspace, name_key, natural_key
+from services.dataset.workspace import (
+    PROBLEM_NAMES,
+    ImageItem,
+    Problem,
+    Workspace,
+    name_key,
+    natural_key,
+    normalise_tag,
+)
 from services.errors import UserInputError
 
 Predicate = Callable[[Workspace, ImageItem], bool]
@@ -41,10 +49,6 @@ _PROBLEM_ALIASES = {"small": "too_small", "dup": "duplicate", "duplicates": "dup
                     "aspect": "odd_aspect", "truncated": "corrupt", "broken": "unreadable"}
 _TOKEN = re.compile(r"""\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<word>(?:[^\s()"]|"[^"]*"?)+))""")
 _COMPARE = re.compile(r"^(?P<field>[a-z]+)(?P<op><=|>=|!=|<|>|=)(?P<value>.+)$", re.I)
-
-
-def normalise_tag(tag: str) -> str:
-    return " ".join(tag.replace("_", " ").lower().split())
 
 
 def _unquote(text: str) -> str:

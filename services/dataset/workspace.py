@@ -59,6 +59,9 @@ PROBLEM_LABELS = {
 # Names used by the filter language: problem:no_caption, problem:duplicate, ...
 PROBLEM_NAMES = {p.name.lower(): p for p in PROBLEM_ORDER}
 CAPTION_PROBLEMS = Problem.NO_CAPTION | Problem.EMPTY_CAPTION | Problem.CAPTION_UNDECODABLE
+_KEEP_ON_UPDATE = ~int(CAPTION_PROBLEMS | Problem.TOO_SMALL)
+_NO_CAPTION, _EMPTY_CAPTION = int(Problem.NO_CAPTION), int(Problem.EMPTY_CAPTION)
+_CAPTION_UNDECODABLE, _TOO_SMALL = int(Problem.CAPTION_UNDECODABLE), int(Problem.TOO_SMALL)
 
 
 @dataclass(slots=True, eq=False)
@@ -160,6 +163,12 @@ def name_key(item: ImageItem) -> tuple:
     return item._name_key
 
 
+def normalise_tag(tag: str) -> str:
+    """A tag as the filter compares it: lower case, "_" as " ", runs of spaces as one."""
+    low = tag.replace("_", " ").lower()
+    return " ".join(low.split()) if "  " in low or "\t" in low else low.strip()
+
+
 def split_tags(text: str, separator: str = ", ") -> list[str]:
     """Tags of a caption: split on the separator (commas for ", " and ","), stripped, blanks dropped."""
     if separator.strip() == ",":
@@ -245,7 +254,7 @@ class Workspace:
         item = key_or_item if isinstance(key_or_item, ImageItem) else self._items[key_or_item]
         tags = self.tags(item)
         if item._tag_set is None:
-            item._tag_set = frozenset(" ".join(t.replace("_", " ").lower().split()) for t in tags)
+            item._tag_set = frozenset(map(normalise_tag, tags))
         return item._tag_set
 
     def split_tags(self, text: str) -> list[str]:
@@ -291,18 +300,19 @@ class Workspace:
 
     def update_problems(self, item: ImageItem) -> Problem:
         """Recompute the problems that follow from the caption and size (others are kept)."""
-        problems = item.problems & ~(CAPTION_PROBLEMS | Problem.TOO_SMALL)
+        # Plain int arithmetic: IntFlag operators are slow, and this runs for every scanned image.
+        problems = int(item.problems) & _KEEP_ON_UPDATE
         cap = item.caption
         if cap.undecodable:
-            problems |= Problem.CAPTION_UNDECODABLE
-        elif not cap.exists:
-            problems |= Problem.NO_CAPTION
+            problems |= _CAPTION_UNDECODABLE
+        elif cap.snapshot is None:
+            problems |= _NO_CAPTION
         elif not cap.text.strip():
-            problems |= Problem.EMPTY_CAPTION
+            problems |= _EMPTY_CAPTION
         if item.width and item.height and min(item.width, item.height) < self.small_side:
-            problems |= Problem.TOO_SMALL
-        item.problems = problems
-        return problems
+            problems |= _TOO_SMALL
+        item.problems = Problem(problems)
+        return item.problems
 
     def set_caption(self, key: str, caption: CaptionFile) -> ImageItem:
         """Record a caption as it now is on disk (after a write or an external change)."""

@@ -71,6 +71,14 @@ class DatasetListModel(QAbstractListModel):
         row = self._row_of.get(key, -1)
         return self.index(row, 0) if row >= 0 else QModelIndex()
 
+    def cell(self, row: int) -> tuple | None:
+        """(thumbnail or None, Problem flags, display name, caption snippet) for painting one cell."""
+        item = self.item_at(row)
+        if item is None:
+            return None
+        image = self.loader.image(item.key) if self.loader is not None else None
+        return image, int(item.problems), display_name(item.name), snippet(item)
+
     def item_at(self, row: int) -> ImageItem | None:
         if self._ws is None or not 0 <= row < len(self._keys):
             return None
