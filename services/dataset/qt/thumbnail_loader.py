@@ -11,7 +11,9 @@ paints QImages directly; no QPixmap conversion is needed on a raster surface).
 
 from __future__ import annotations
 
+import _thread
 import os
+import sys
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable
@@ -51,6 +53,24 @@ def produce(job: ThumbnailJob, box: int, cache: ThumbnailCache | None) -> tuple[
     if cache is not None:
         cache.store(job, box, image)
     return to_qimage(image), False
+
+
+WORKER_NICENESS = 5
+
+
+def lower_thread_priority() -> None:
+    """Let the GUI thread win the CPU over thumbnail decoding (Linux: nice is per thread).
+
+    On a machine with few cores the decoders would otherwise take a core each and painting would
+    wait its turn; +5 keeps them busy whenever the GUI is idle (which is nearly always)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = _thread.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < WORKER_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, tid, WORKER_NICENESS)
+    except OSError:
+        pass
 
 
 def _warm_up_imports() -> None:
@@ -172,6 +192,7 @@ class ThumbnailLoader(QObject):
     # --- workers -----------------------------------------------------------------------------
     def _work(self) -> None:
         # Runs in a pool thread. No logging here: it would register a Python thread object.
+        lower_thread_priority()
         while True:
             with self._lock:
                 if self._closing or not self._queue:
