@@ -14,14 +14,9 @@ from services.dataset.qt.list_model import DatasetListModel
 from services.dataset.thumbnails import ThumbnailJob
 from services.dataset.workspace import Problem
 from widgets.dataset.grid_delegate import GridDelegate
+from widgets.dataset.sizes import BOX_STEP, clamp_box
 
-MIN_BOX, MAX_BOX, BOX_STEP = 64, 384, 16
 PREFETCH_SCREENS = 2
-
-
-def clamp_box(box: int) -> int:
-    box = max(MIN_BOX, min(MAX_BOX, int(box)))
-    return box - box % BOX_STEP
 
 
 class GridView(QListView):

@@ -14,7 +14,6 @@ import os
 
 from PySide6.QtCore import QObject, Signal
 
-from services.dataset.health import exact_duplicate_groups
 from services.dataset.qt.task import Task
 from services.dataset.scanner import FolderDiff, KnownImage, make_subset, rescan_folder, scan_folders
 from services.dataset.workspace import Problem, Workspace
@@ -193,6 +192,8 @@ class LiveUpdates(QObject):
             return
         if self._dup_task is not None and self._dup_task.isRunning():
             self._dup_task.cancel()
+        from services.dataset.health import exact_duplicate_groups  # not needed before a folder is open
+
         items = [(it.key, it.key, it.file_size) for it in ws if it.readable]
         generation = ws
 
