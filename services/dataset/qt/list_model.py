@@ -16,13 +16,27 @@ from services.dataset.workspace import ImageItem, Problem, Workspace
 SNIPPET_CHARS = 90
 
 
+_USER_ROLE = 256
+_DISPLAY, _TOOLTIP, _ACCESSIBLE = 0, 3, 11  # Qt::DisplayRole, ToolTipRole, AccessibleTextRole
+_FLAGS = None
+
+
+def _item_flags():
+    global _FLAGS
+    if _FLAGS is None:
+        _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+    return _FLAGS
+
+
 class DatasetListModel(QAbstractListModel):
-    KeyRole = Qt.ItemDataRole.UserRole + 1
-    ItemRole = Qt.ItemDataRole.UserRole + 2  # the ImageItem
-    SnippetRole = Qt.ItemDataRole.UserRole + 3  # a one-line caption excerpt
-    ProblemsRole = Qt.ItemDataRole.UserRole + 4  # int(Problem flags)
-    ThumbnailRole = Qt.ItemDataRole.UserRole + 5  # QImage or None (not loaded yet)
-    SizeRole = Qt.ItemDataRole.UserRole + 6  # "1024×768"
+    # Roles as plain ints (Qt::UserRole is 256): touching Qt's enums at import costs start-up time,
+    # and comparing ints is what data() does thousands of times.
+    KeyRole = _USER_ROLE + 1
+    ItemRole = _USER_ROLE + 2  # the ImageItem
+    SnippetRole = _USER_ROLE + 3  # a one-line caption excerpt
+    ProblemsRole = _USER_ROLE + 4  # int(Problem flags)
+    ThumbnailRole = _USER_ROLE + 5  # QImage or None (not loaded yet)
+    SizeRole = _USER_ROLE + 6  # "1024×768"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -133,16 +147,17 @@ class DatasetListModel(QAbstractListModel):
     def flags(self, index):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+        return _item_flags()
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index, role=_DISPLAY):
         if not index.isValid() or self._ws is None or not 0 <= index.row() < len(self._keys):
             return None
         key = self._keys[index.row()]
         item = self._ws.get(key)
         if item is None:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
+        role = int(role)
+        if role == _DISPLAY:
             return display_name(item.name)
         if role == self.KeyRole:
             return key
@@ -156,9 +171,9 @@ class DatasetListModel(QAbstractListModel):
             return item
         if role == self.SizeRole:
             return f"{item.width}×{item.height}" if item.width else ""
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return tooltip(self._ws, item)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _ACCESSIBLE:
             problems = ", ".join(item.problems.labels)
             return f"{item.name}{', ' + problems if problems else ''}"
         return None
