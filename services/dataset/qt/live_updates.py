@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,6 +21,12 @@ from services.dataset.workspace import Problem, Workspace
 from services.errors import ConflictError
 
 log = logging.getLogger(__name__)
+
+
+def _root_of(ws: Workspace, folder: str) -> str:
+    """The opened folder that ``folder`` lies in (the deepest, if roots nest)."""
+    inside = [str(r) for r in ws.roots if Path(folder) == r or Path(folder).is_relative_to(r)]
+    return max(inside, key=len) if inside else folder
 
 
 class LiveUpdates(QObject):
@@ -126,8 +133,7 @@ class LiveUpdates(QObject):
                 if ws.remove_item(key) is not None:
                     removed.append(key)
             if diff.added and diff.folder not in ws.subsets:
-                root = next((str(r) for r in ws.roots if diff.folder.startswith(str(r))), diff.folder)
-                ws.add_subset(make_subset(diff.folder, root, options))
+                ws.add_subset(make_subset(diff.folder, _root_of(ws, diff.folder), options))
             for item in diff.added:
                 item.subset = diff.folder
                 ws.add_item(item)
@@ -150,8 +156,7 @@ class LiveUpdates(QObject):
             for subset in fresh.subsets.values():
                 if subset.id in ws.subsets:
                     continue
-                root = next((str(r) for r in ws.roots if subset.id.startswith(str(r))), str(subset.root))
-                ws.add_subset(make_subset(subset.id, root, options))
+                ws.add_subset(make_subset(subset.id, _root_of(ws, subset.id), options))
                 for key in subset.keys:
                     item = fresh.item(key)
                     if key not in ws:
