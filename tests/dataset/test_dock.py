@@ -301,3 +301,40 @@ def test_grid_shows_images_while_the_scan_still_reads(qtbot, dock, session, tmp_
     assert early and early[0] <= 64  # the first screenful came before the rest was read
     assert dock.model.rowCount() == 150 and len(set(dock.model.keys())) == 150
     assert session.current_key == dock.model.key_at(0)
+
+
+def test_folder_tools_apply_and_undo_through_the_undo_stack(qtbot, dock, session, folder, private_trash):
+    ws = open_folder(qtbot, session, folder)
+    dock.folder_tools()
+    tools = dock._tools_dialog
+    tools.make_source.setText(str(folder / "plain"))
+    tools.make_target.setText(str(folder))
+    tools.make_name.setText("dogs")
+    tools.make_repeats.setValue(4)
+    runner = tools.current_runner()
+    qtbot.waitUntil(lambda: runner.plan is not None and "4_dogs" in runner.plan.title, timeout=10_000)
+    assert "copy plain/dog0.jpg → 4_dogs/dog0.jpg" in runner.preview.toPlainText()
+    with qtbot.waitSignal(session.workspace_changed, timeout=20_000):  # applied, then the dataset is re-read
+        tools.apply_button.click()
+    assert (folder / "4_dogs" / "dog0.jpg").exists() and (folder / "plain" / "dog0.jpg").exists()
+    assert session.undo_stack.count() == 1 and "4_dogs" in session.undo_stack.undoText()
+    assert str(folder / "4_dogs") in session.workspace.subsets and ws is not session.workspace
+    session.undo_stack.undo()
+    assert not (folder / "4_dogs").exists()  # the copies went to the trash, the folder we made is gone
+    assert (private_trash / "files" / "dog0.jpg").exists()
+    tools.close()
+
+
+def test_health_dialog_links_findings_to_images(qtbot, dock, session, folder):
+    open_folder(qtbot, session, folder)
+    dock.health_report()
+    dialog = dock._health_dialog
+    dialog.run()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=60_000)
+    corrupt = next(dialog.findings.topLevelItem(i) for i in range(dialog.findings.topLevelItemCount())
+                   if "corrupt" in dialog.findings.topLevelItem(i).text(0))
+    with qtbot.waitSignal(session.selection_changed) as blocker:
+        dialog._clicked(corrupt)
+    assert [os.path.basename(k) for k in blocker.args[0]] == ["broken.jpg"]
+    assert session.workspace.item(blocker.args[0][0]).problems & Problem.CORRUPT
+    dialog.close()
