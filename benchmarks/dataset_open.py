@@ -157,6 +157,9 @@ def open_and_scroll(app, session, root: Path, meter: StallMeter, *, timeout_s: f
     dock.shutdown()
     dock.close()
     dock.deleteLater()
+    session.set_workspace(None)
+    # deleteLater is only carried out by an event loop; do it now so the next run starts clean
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     app.processEvents()
     return timings
 

@@ -39,7 +39,7 @@ _HEAD = 4_096
 Progress = Callable[[int, int, str], None]  # (images read, images found, folder being read)
 OnItems = Callable[[list, list], None]  # (new subsets, items) read so far: see scan_folders
 FIRST_BATCH = 48  # about a screenful of thumbnails: the grid can start while the rest is read
-LATER_BATCH = 2000
+LATER_BATCH = 1000
 
 
 @dataclass

@@ -285,6 +285,12 @@ class Workspace:
         self.subsets[item.subset].keys.append(item.key)
         self.update_problems(item)
 
+    def adopt_item(self, item: ImageItem) -> None:
+        """Add an item whose problems are already worked out (one handed over by the scan)."""
+        if item.key not in self._items:
+            self._items[item.key] = item
+            self.subsets[item.subset].keys.append(item.key)
+
     def remove_item(self, key: str) -> ImageItem | None:
         item = self._items.pop(key, None)
         if item is not None:

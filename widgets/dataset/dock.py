@@ -284,6 +284,7 @@ class DatasetDock(DatasetCommands, QWidget):
             # (the extension may still be guessed by the scan; the partial view only shows captions)
             self._partial_ws = Workspace(roots, tag_separator=opts.tag_separator, small_side=opts.small_side)
             self.loader.clear()
+            self.grid.prefetch = False  # while the scan reads, thumbnails only for what is on screen
             self.model.set_workspace(self._partial_ws, [])
             self.stack.setCurrentWidget(self._ensure_page())
             self.subsets.show_workspace(None)
@@ -293,7 +294,7 @@ class DatasetDock(DatasetCommands, QWidget):
         predicate = self._predicate()
         shown = []
         for item in items:
-            partial.add_item(item)
+            partial.adopt_item(item)
             if predicate is None or predicate(partial, item):
                 shown.append(item.key)
         self.model.append_keys(shown)
@@ -311,6 +312,8 @@ class DatasetDock(DatasetCommands, QWidget):
 
     def _scan_done(self, ws, *, keep_view: bool = False) -> None:
         self.progress_row.hide()
+        self.grid.prefetch = True
+        self.grid.schedule_requests()
         previous_selection = self.session.selected_keys if keep_view else []
         previous_current = self.session.current_key if keep_view else None
         partial, self._partial_ws = self._partial_ws, None
@@ -359,6 +362,8 @@ class DatasetDock(DatasetCommands, QWidget):
 
     def _drop_partial(self) -> None:
         """A scan that showed part of its result did not finish: show the previous workspace again."""
+        if self.page is not None:
+            self.grid.prefetch = True
         if self._partial_ws is None:
             return
         self._partial_ws = None

@@ -53,6 +53,7 @@ class GridView(QListView):
         self.verticalScrollBar().valueChanged.connect(self.schedule_requests)
         self.verticalScrollBar().setSingleStep(max(16, self._box // 4))
         self.loader = None
+        self.prefetch = True  # off while a scan still reads: its thread needs the CPU more
 
     # --- thumbnails -------------------------------------------------------------------------
     def set_loader(self, loader) -> None:
@@ -119,8 +120,9 @@ class GridView(QListView):
         n = model.rowCount()
         # "About to be visible": two screens ahead (scrolling on keeps the workers busy) and half a
         # screen behind. Everything else is dropped from the queue.
-        ahead = range(last + 1, min(n, last + 1 + PREFETCH_SCREENS * count))
-        behind = range(first - 1, max(-1, first - 1 - count // 2), -1)
+        screens = PREFETCH_SCREENS if self.prefetch else 0
+        ahead = range(last + 1, min(n, last + 1 + screens * count))
+        behind = range(first - 1, max(-1, first - 1 - (count // 2 if self.prefetch else 0)), -1)
         jobs = []
         for row in (*range(first, last + 1), *ahead, *behind):
             item = model.item_at(row)

@@ -1,7 +1,7 @@
 """A cancellable background task, reporting progress and its result through Qt signals.
 
 ``fn(report, cancelled)`` is plain Python (a domain function): ``report(done, total, text)`` may be
-called from the worker as often as it likes (signals are throttled to ~20 per second), and
+called from the worker as often as it likes (signals are throttled to ~10 per second), and
 ``cancelled()`` turns true after ``cancel()``; the function then raises OperationCancelled.
 
 The work runs on a Python thread, not a QThread: domain code may use Python threads itself (the
@@ -89,7 +89,7 @@ class Task(QObject):
 
     def _report(self, done: int, total: int, text: str) -> None:
         now = time.monotonic()
-        if now - self._last_report >= 0.05 or (total and done >= total):
+        if now - self._last_report >= 0.1 or (total and done >= total):
             self._last_report = now
             self._emit(self.progress, done, total, text)
 

@@ -187,6 +187,8 @@ class ThumbnailLoader(QObject):
             self._queue.clear()
         done = self._pool.waitForDone(timeout_ms)
         self._drain()
+        self._lru.clear()  # the memory goes now, not whenever the object is deleted
+        self._lru_bytes = 0
         return done
 
     # --- workers -----------------------------------------------------------------------------
