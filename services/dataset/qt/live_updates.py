@@ -68,8 +68,9 @@ class LiveUpdates(QObject):
             return
         folders = sorted(set(folders))
         wanted = set(folders)
-        # A cheap copy on the GUI thread (plain tuples); the worker groups it by folder.
-        rows = [(item.key, item.file_size, item.mtime_ns, item.caption) for item in ws]
+        # Only a list of the item objects is taken here (one C-level copy, ~0.1 ms for 10,000); the
+        # worker reads their fields. The GUI thread replaces a field as a whole, never mutates one.
+        items = ws.items()
         known_dirs = set(ws.folders)
         extension = ws.caption_extension
         subset_ids = {f: (f if f in ws.subsets else "") for f in folders}
@@ -79,10 +80,10 @@ class LiveUpdates(QObject):
 
         def work(report, cancelled):
             by_folder: dict[str, dict[str, KnownImage]] = {f: {} for f in folders}
-            for key, size, mtime, caption in rows:
-                folder = os.path.dirname(key)
+            for item in items:
+                folder = os.path.dirname(item.key)
                 if folder in wanted:
-                    by_folder[folder][key] = KnownImage(key, size, mtime, caption)
+                    by_folder[folder][item.key] = KnownImage(item.key, item.file_size, item.mtime_ns, item.caption)
             diffs = []
             for folder in folders:
                 if cancelled():
