@@ -260,7 +260,6 @@ def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None
             ws.add_item(item)
             found += 1
             if on_items is not None:
-                ws.warm_caches([item])
                 batch.append(item)
                 if found >= next_flush or time.perf_counter() - last_flush > 0.15:
                     on_items(batch_subsets, batch)
@@ -273,7 +272,6 @@ def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None
                     progress(found, total, folder)
     if on_items is not None and (batch or batch_subsets):
         on_items(batch_subsets, batch)
-    ws.warm_caches()  # tag sets and sort keys, here in the worker rather than on first use in the GUI
     if progress is not None:
         progress(found, total, "")
     ws.scan_seconds = time.perf_counter() - started

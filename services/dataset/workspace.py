@@ -81,9 +81,9 @@ class ImageItem:
     problems: Problem = Problem.NONE
     error: str = ""  # why the image is unreadable or corrupt
     content_hash: str = ""  # filled by the duplicate pass / health report
-    _tags: tuple[str, ...] | None = field(default=None, repr=False)
-    _tag_set: frozenset[str] | None = field(default=None, repr=False)
-    _tags_of: str | None = field(default=None, repr=False)
+    # (caption text, separator, tags, normalised tag set or None), replaced as a whole: a worker may
+    # fill it while the GUI thread reads it, and a stale entry is recognised by its text.
+    _tag_cache: tuple | None = field(default=None, repr=False)
     _name_key: tuple | None = field(default=None, repr=False)  # natural sort key, computed once
 
     @property
@@ -242,26 +242,30 @@ class Workspace:
     def tags(self, key_or_item: str | ImageItem) -> tuple[str, ...]:
         """The caption's tags (cached per caption text)."""
         item = key_or_item if isinstance(key_or_item, ImageItem) else self._items[key_or_item]
-        text = item.caption.text
-        if item._tags_of is not text:
-            item._tags = tuple(split_tags(text, self.tag_separator))
-            item._tag_set = None
-            item._tags_of = text
-        return item._tags  # type: ignore[return-value]
+        return self._tag_entry(item)[2]
 
     def tag_set(self, key_or_item: str | ImageItem) -> frozenset[str]:
         """The caption's tags normalised for matching: lower case, "_" as " ", spaces collapsed."""
         item = key_or_item if isinstance(key_or_item, ImageItem) else self._items[key_or_item]
-        tags = self.tags(item)
-        if item._tag_set is None:
-            item._tag_set = frozenset(map(normalise_tag, tags))
-        return item._tag_set
+        entry = self._tag_entry(item)
+        if entry[3] is None:
+            entry = (*entry[:3], frozenset(map(normalise_tag, entry[2])))
+            item._tag_cache = entry
+        return entry[3]
+
+    def _tag_entry(self, item: ImageItem) -> tuple:
+        text, separator = item.caption.text, self.tag_separator
+        entry = item._tag_cache
+        if entry is None or entry[0] is not text or entry[1] != separator:
+            entry = (text, separator, tuple(split_tags(text, separator)), None)
+            item._tag_cache = entry
+        return entry
 
     def split_tags(self, text: str) -> list[str]:
         return split_tags(text, self.tag_separator)
 
     def warm_caches(self, items: Iterable[ImageItem] | None = None) -> None:
-        """Compute the tag sets and sort keys now (the scan does it in its worker), so the first
+        """Compute the tag sets and sort keys now (the Dataset dock does it in a worker after a scan), so the first
         filter or sort on the GUI thread costs nothing extra."""
         for item in items if items is not None else self._items.values():
             self.tag_set(item)
@@ -353,9 +357,7 @@ class Workspace:
         if separator not in TAG_SEPARATORS:
             raise UserInputError(f"{separator!r} is not a supported tag separator.",
                                  "Choose comma, comma and space, or new line.")
-        self.tag_separator = separator
-        for item in self._items.values():
-            item._tags_of = None
+        self.tag_separator = separator  # cached tags carry their separator: they are made again
 
     def set_small_side(self, pixels: int) -> None:
         self.small_side = max(0, int(pixels))

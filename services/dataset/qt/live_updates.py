@@ -192,7 +192,8 @@ class LiveUpdates(QObject):
 
     # --- duplicates -----------------------------------------------------------------------------
     def start_duplicate_pass(self) -> None:
-        """Find exact duplicates (files of equal size, then content hash) in the background."""
+        """In the background: make the tag sets and sort keys, then find exact duplicates (files of
+        equal size, then content hash)."""
         ws = self.ws
         if ws is None or self._closing:
             return
@@ -200,10 +201,14 @@ class LiveUpdates(QObject):
             self._dup_task.cancel()
         from services.dataset.health import exact_duplicate_groups  # not needed before a folder is open
 
-        items = [(it.key, it.key, it.file_size) for it in ws if it.readable]
+        all_items = ws.items()
+        items = [(it.key, it.key, it.file_size) for it in all_items if it.readable]
         generation = ws
 
         def work(report, cancelled):
+            # First the tag sets and sort keys (so the first filter or sort on the GUI thread finds
+            # them made; computing one meanwhile is harmless), then files of equal size are compared.
+            generation.warm_caches(all_items)
             groups, digests = exact_duplicate_groups(items, report=report, cancelled=cancelled)
             return generation, groups, digests
 
