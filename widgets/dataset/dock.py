@@ -427,6 +427,8 @@ class DatasetDock(DatasetCommands, QWidget):
         self.model.set_keys(keys)
         self.session.set_filtered_keys(keys)
         shown = [k for k in selected if self.model.row_of(k) >= 0]
+        if not shown and current is not None and self.model.row_of(current) >= 0:
+            shown = [current]  # the image in the preview is selected again when it is shown again
         if shown:
             self.grid.select_keys(shown)
             if current in shown:
