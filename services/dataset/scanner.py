@@ -39,7 +39,7 @@ _HEAD = 4_096
 Progress = Callable[[int, int, str], None]  # (images read, images found, folder being read)
 OnItems = Callable[[list, list], None]  # (new subsets, items) read so far: see scan_folders
 FIRST_BATCH = 48  # about a screenful of thumbnails: the grid can start while the rest is read
-LATER_BATCH = 1000
+LATER_BATCH = 2000
 
 
 @dataclass
@@ -261,7 +261,7 @@ def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None
             found += 1
             if on_items is not None:
                 batch.append(item)
-                if found >= next_flush or time.perf_counter() - last_flush > 0.15:
+                if found >= next_flush or time.perf_counter() - last_flush > 0.5:
                     on_items(batch_subsets, batch)
                     batch, batch_subsets = [], []
                     next_flush, last_flush = found + LATER_BATCH, time.perf_counter()

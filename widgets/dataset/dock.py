@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSize, QTimer
@@ -238,7 +239,6 @@ class DatasetDock(DatasetCommands, QWidget):
             self._pending_keep_view = keep_view
             self.scan_task.cancel()
             return
-        self.loader.warm_up()
         options = self._scan_options()
         chosen = self._stored_extension(roots)
         if chosen:
@@ -284,6 +284,8 @@ class DatasetDock(DatasetCommands, QWidget):
             # (the extension may still be guessed by the scan; the partial view only shows captions)
             self._partial_ws = Workspace(roots, tag_separator=opts.tag_separator, small_side=opts.small_side)
             self.loader.clear()
+            self._partial_pending: list[str] = []
+            self._partial_shown_at = 0.0
             self.grid.prefetch = False  # while the scan reads, thumbnails only for what is on screen
             self.model.set_workspace(self._partial_ws, [])
             self.stack.setCurrentWidget(self._ensure_page())
@@ -292,14 +294,20 @@ class DatasetDock(DatasetCommands, QWidget):
         for subset in subsets:
             partial.add_subset(subset)
         predicate = self._predicate()
-        shown = []
         for item in items:
             partial.adopt_item(item)
             if predicate is None or predicate(partial, item):
-                shown.append(item.key)
-        self.model.append_keys(shown)
-        if self.model.rowCount() and not self.grid.currentIndex().isValid():
-            self.grid.setCurrentIndex(self.model.index(0, 0))
+                self._partial_pending.append(item.key)
+        # Rows are added at most about once a second: each addition makes the view lay out all its
+        # rows again, and that work (on this thread, holding the GIL) would slow the scan itself.
+        now = time.monotonic()
+        if self._partial_pending and (self.model.rowCount() == 0 or now - self._partial_shown_at > 1.0):
+            self.model.append_keys(self._partial_pending)
+            self._partial_pending = []
+            self._partial_shown_at = now
+            if not self.grid.currentIndex().isValid() and self.model.rowCount():
+                self.grid.setCurrentIndex(self.model.index(0, 0))
+            self.loader.warm_up()  # Pillow is imported for the first thumbnails now, not during the walk
         self.counts.setText(f"Reading… {len(partial):,} images so far")
 
     def _predicate(self):
