@@ -77,7 +77,10 @@ def open_and_scroll(app, session, root: Path, meter: StallMeter, *, timeout_s: f
     dock = DatasetDock(session)
     dock.resize(*VIEW_SIZE)
     dock.show()
-    app.processEvents()
+    settle = time.perf_counter() + 0.3  # as in the app: the window is up before a folder is opened
+    while time.perf_counter() < settle:
+        app.processEvents()
+        time.sleep(0.01)
     meter.start()  # the dock exists (as in the window at start-up): measure the opening itself
     grid, model, loader = dock.grid, dock.model, dock.loader
     marks: dict[str, float] = {}

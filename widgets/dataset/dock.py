@@ -197,6 +197,9 @@ class DatasetDock(DatasetCommands, QWidget):
         super().paintEvent(event)
         if not self._painted:
             self._painted = True
+            # The window is on screen: build the grid page now, while nothing waits for it, so the
+            # first folder opened does not pay for it (its first use of many Qt enums is slow).
+            QTimer.singleShot(0, self, self._ensure_page)
             QTimer.singleShot(0, self, self._start_after_paint)
 
     def _start_after_paint(self) -> None:
