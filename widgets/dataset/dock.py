@@ -138,6 +138,7 @@ class DatasetDock(DatasetCommands, QWidget):
             page.grid.selectionModel().currentChanged.connect(self._current_changed)
             self.stack.addWidget(page)
             self.page = page
+            self.loader.warm_up()  # and Pillow imported on a worker, before the first thumbnail needs it
         return self.page
 
     # The page's parts, for the rest of this class and for tests (building the page if needed).
@@ -310,7 +311,6 @@ class DatasetDock(DatasetCommands, QWidget):
             self._partial_shown_at = now
             if not self.grid.currentIndex().isValid() and self.model.rowCount():
                 self.grid.setCurrentIndex(self.model.index(0, 0))
-            self.loader.warm_up()  # Pillow is imported for the first thumbnails now, not during the walk
         self.counts.setText(f"Reading… {len(partial):,} images so far")
 
     def _predicate(self):
