@@ -199,16 +199,17 @@ class LiveUpdates(QObject):
             return
         if self._dup_task is not None and self._dup_task.isRunning():
             self._dup_task.cancel()
-        from services.dataset.health import exact_duplicate_groups  # not needed before a folder is open
-
-        all_items = ws.items()
-        items = [(it.key, it.key, it.file_size) for it in all_items if it.readable]
+        all_items = ws.items()  # one C-level copy; everything else happens in the worker
         generation = ws
 
         def work(report, cancelled):
+            from services.dataset.health import exact_duplicate_groups
+
             # First the tag sets and sort keys (so the first filter or sort on the GUI thread finds
             # them made; computing one meanwhile is harmless), then files of equal size are compared.
             generation.warm_caches(all_items)
+            unreadable = int(Problem.UNREADABLE)
+            items = [(it.key, it.key, it.file_size) for it in all_items if not int(it.problems) & unreadable]
             groups, digests = exact_duplicate_groups(items, report=report, cancelled=cancelled)
             return generation, groups, digests
 
