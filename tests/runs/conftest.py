@@ -65,6 +65,28 @@ def no_orphan_processes():
     assert not alive, f"processes left behind: {[(p.pid, p.name()) for p in alive]}"
 
 
+def make_run(folder: Path, scenario: str = "ok", env: dict | None = None, **config):
+    """A run folder whose launch plan starts the fake trainer (a test double) instead of sd-scripts."""
+    from services.runs.run_folder import LaunchPlan, RunFolder
+
+    config_path = write_run_config(folder, **config)
+    run = RunFolder(folder)
+    plan = LaunchPlan(script=str(FAKE_TRAINER), launcher="python",
+                      script_args=["--config_file", str(config_path), "--dataset_config",
+                                   str(folder / "dataset.toml")],
+                      env={**fake_env(scenario), **(env or {})})
+    run.write_plan(plan)
+    return run
+
+
+def launch_for(run, tmp_path: Path | None = None, **kwargs):
+    from services.runs.launch import resolve_launch
+
+    sd_scripts = (tmp_path or run.path.parent) / "sd-scripts"
+    sd_scripts.mkdir(exist_ok=True)
+    return resolve_launch(run, python=PYTHON, sd_scripts_dir=str(sd_scripts), **kwargs)
+
+
 def write_run_config(folder: Path, **values) -> Path:
     """A minimal engine config the fake trainer reads (the real one comes from training-core)."""
     import tomlkit
