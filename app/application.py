@@ -36,8 +36,12 @@ def create_application(argv: list[str] | None = None):
 
 def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialog: bool = True,
           restore_layout: bool = True, open_initial: bool = True, demo: bool = False,
-          folders: list[str] | None = None, install_excepthook: bool = True) -> AppParts:
-    """Everything up to a ready (not yet shown) main window; used by the GUI, self-test and tests."""
+          folders: list[str] | None = None, process_hooks: bool = True) -> AppParts:
+    """Everything up to a ready (not yet shown) main window; used by the GUI, self-test and tests.
+
+    ``process_hooks`` installs the process-wide hooks (sys.excepthook, Qt's message handler);
+    tests leave them to pytest-qt, which fails a test on an uncaught exception or a Qt warning.
+    """
     from PySide6.QtCore import QSettings
 
     from app import qt_messages
@@ -52,9 +56,9 @@ def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialo
     dirs = app_dirs().ensure()
     log_file = setup_logging(dirs.logs, log_level, console=console_log)
     app = create_application()
-    qt_messages.install()
     reporter = ExceptionReporter(log_file, show_dialog=show_crash_dialog)
-    if install_excepthook:
+    if process_hooks:
+        qt_messages.install()
         reporter.install()
 
     store = SettingsStore(dirs.config)

@@ -85,7 +85,7 @@ def app_parts(qapp, lora_home):
     from app.application import build
 
     parts = build(log_level="WARNING", console_log=False, show_crash_dialog=False,
-                  open_initial=False, install_excepthook=False)
+                  open_initial=False, process_hooks=False)
     yield parts
     parts.window.close()
     parts.window.deleteLater()
