@@ -39,6 +39,11 @@ class Session(QObject):
     status_message = Signal(str, int)
     # A LoraStudioError (or any exception) to show to the user.
     error_reported = Signal(object)
+    # The process id of the active training run (int; 0 when none runs). The training runner
+    # calls set_training_process(pid) with the pid of the process it started (the monitor also
+    # watches that process's children, e.g. those of `accelerate launch`) and 0 when it ends;
+    # the GPU monitor marks that run's VRAM and RAM.
+    training_process_changed = Signal(int)
 
     def __init__(self, settings: Settings, store: SettingsStore | None, dirs: AppDirs,
                  parent: QObject | None = None) -> None:
@@ -52,6 +57,7 @@ class Session(QObject):
         self.workspace = None
         self.project = None
         self._project_modified = False
+        self.training_pid = 0
 
     # --- settings -----------------------------------------------------------------------
     def save_settings(self) -> None:
@@ -92,6 +98,14 @@ class Session(QObject):
         if modified != self._project_modified:
             self._project_modified = modified
             self.project_modified_changed.emit(modified)
+
+    # --- training process ---------------------------------------------------------------
+    def set_training_process(self, pid: int) -> None:
+        """The running training process (0: none), for the panels that watch it."""
+        pid = max(0, int(pid or 0))
+        if pid != self.training_pid:
+            self.training_pid = pid
+            self.training_process_changed.emit(pid)
 
     # --- feedback ------------------------------------------------------------------------
     def report_error(self, error: BaseException) -> None:
