@@ -81,7 +81,7 @@ def has_arg(args: Sequence[str], name: str) -> bool:
 
 def resolve_launch(run: RunFolder, *, python: str, sd_scripts_dir: str, tokenizer_cache_dir: str = "",
                    resume_from: Path | None = None, base_env: Mapping[str, str] | None = None,
-                   offline: bool = True) -> Launch:
+                   offline: bool = True, accelerate_config: str = "") -> Launch:
     if not python:
         raise BackendError("No training backend is set up: LoRA Studio does not know which Python runs "
                            "sd-scripts.")
@@ -99,6 +99,23 @@ def resolve_launch(run: RunFolder, *, python: str, sd_scripts_dir: str, tokenize
         extra += ["--tokenizer_cache_dir", str(tokenizer_cache_dir)]
     if resume_from is not None:
         extra += ["--resume", str(resume_from)]
+    if accelerate_config and plan.launcher == "accelerate" and not has_arg(plan.accelerate_args, "--config_file"):
+        plan.accelerate_args = ["--config_file", str(accelerate_config), *plan.accelerate_args]
     env, secrets = engine_environment(os.environ if base_env is None else base_env, plan.env, offline=offline)
     argv = build_argv(plan, python, cwd, extra)
     return Launch(argv, env, str(cwd), run, str(resume_from or ""), secrets)
+
+
+def launch_from_settings(run: RunFolder, settings, *, resume_from: Path | None = None,
+                         base_env: Mapping[str, str] | None = None) -> Launch:
+    """The launch through the backend runtime the settings point to (services.backend.runtime)."""
+    from services.backend.runtime import locate
+
+    runtime = locate(settings)
+    if runtime.state == "missing":
+        problems = "; ".join(runtime.problems) or "it is not installed"
+        raise BackendError(f"The training backend cannot be used: {problems}.")
+    return resolve_launch(run, python=str(runtime.python), sd_scripts_dir=str(runtime.sd_scripts_dir),
+                          tokenizer_cache_dir=str(runtime.tokenizer_cache_dir), resume_from=resume_from,
+                          base_env=base_env,
+                          accelerate_config=str(runtime.accelerate_config) if runtime.accelerate_config else "")
