@@ -9,11 +9,14 @@ it; it blocks for seconds (importing torch), so the GUI calls it from a worker t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.backend.proc import clean_env, kill_tree
 from services.paths import repo_root
 
 PROBE_TIMEOUT_S = 300.0
@@ -174,8 +177,6 @@ def probe_command(python: str | Path) -> list[str]:
 def probe_environment() -> dict[str, str]:
     """The runtime's environment: the user's, minus what would load our interpreter's libraries,
     plus, in a source checkout, the tree on PYTHONPATH (a managed runtime has the workers installed)."""
-    from services.backend.proc import clean_env
-
     env = clean_env()
     if not getattr(sys, "frozen", False):
         env["PYTHONPATH"] = str(repo_root())
@@ -183,25 +184,51 @@ def probe_environment() -> dict[str, str]:
     return env
 
 
-def run_probe(python: str | Path, timeout_s: float = PROBE_TIMEOUT_S) -> BackendFacts:
-    """Run the probe in ``python``'s interpreter and parse what it says. Blocking (seconds)."""
+def run_probe(python: str | Path, timeout_s: float = PROBE_TIMEOUT_S, cancel=None) -> BackendFacts:
+    """Run the probe in ``python``'s interpreter and parse what it says. Blocking (seconds).
+    ``cancel``: a ``threading.Event``; when set, the probe is killed and the facts say so."""
     try:
-        completed = subprocess.run(probe_command(python), capture_output=True, timeout=timeout_s,
-                                   env=probe_environment(), stdin=subprocess.DEVNULL, cwd=str(Path.home()))
+        # In its own process group: the probe starts children (one per heavy probe) that a
+        # cancel must end too.
+        process = subprocess.Popen(probe_command(python), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, env=probe_environment(), cwd=str(Path.home()),
+                                   **_own_process_group())
     except FileNotFoundError:
         return BackendFacts(fatal=f"the interpreter {python} does not exist")
     except OSError as exc:
         return BackendFacts(fatal=f"the interpreter {python} cannot be started ({exc})")
-    except subprocess.TimeoutExpired:
-        return BackendFacts(fatal=f"the probe did not finish within {timeout_s:.0f} s")
-    stdout = completed.stdout.decode("utf-8", "replace")
-    facts = parse_probe(stdout)
-    if facts.fatal and completed.returncode:
-        stderr = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            stdout_bytes, stderr_bytes = process.communicate(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            cancelled = cancel is not None and cancel.is_set()
+            if cancelled or time.monotonic() > deadline:
+                _kill(process)
+                return BackendFacts(fatal="cancelled" if cancelled else
+                                    f"the probe did not finish within {timeout_s:.0f} s")
+    facts = parse_probe(stdout_bytes.decode("utf-8", "replace"))
+    if facts.fatal and process.returncode:
+        stderr = stderr_bytes.decode("utf-8", "replace").strip().splitlines()
         tail = stderr[-1] if stderr else ""
         if "No module named 'workers'" in tail or "No module named workers" in tail:
             facts.fatal = ("LoRA Studio's worker modules are not installed in this runtime "
                            "(repair the backend in Settings > Training backend)")
         else:
-            facts.fatal = f"the probe exited with {completed.returncode}" + (f": {tail}" if tail else "")
+            facts.fatal = f"the probe exited with {process.returncode}" + (f": {tail}" if tail else "")
     return facts
+
+
+def _own_process_group() -> dict:
+    if os.name == "nt":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
+    return {"start_new_session": True}
+
+
+def _kill(process: subprocess.Popen) -> None:
+    kill_tree(process, grace=1.0)
+    try:
+        process.communicate(timeout=10)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass

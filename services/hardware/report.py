@@ -16,9 +16,12 @@ import shutil
 import sys
 from pathlib import Path
 
+from services.backend.runtime import locate
 from services.hardware import dependency_check as dc
 from services.hardware.backend_facts import BackendFacts, run_probe
+from services.hardware.monitor import detect_hardware
 from services.hardware.requirements import project_requirements, requirements_file
+from services.hardware.vram import vram_available
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +86,6 @@ def _free_space(path: Path) -> dict:
 
 def disk_facts(settings, dirs) -> list[dict]:
     """Free space where LoRA Studio writes big files: training output and the caches."""
-    from services.backend.runtime import locate
-
     backend = settings.backend
     try:
         tokenizer_cache = locate(settings).tokenizer_cache_dir
@@ -116,8 +117,6 @@ def backend_target(settings, explicit: str | None = None) -> dict:
     source checkout without a runtime) this interpreter, which is where the workers run then."""
     runtime = None
     try:
-        from services.backend.runtime import locate
-
         runtime = locate(settings)
     except Exception as exc:
         log.warning("backend runtime could not be located: %r", exc)
@@ -179,9 +178,6 @@ def collect_backend(settings, *, python: str | None = None, sd_scripts_dir: str 
 # --- the whole report -------------------------------------------------------------------------------
 
 def collect_local(settings, dirs, *, snapshot=None) -> dict:
-    from services.hardware.monitor import detect_hardware
-    from services.hardware.vram import vram_available
-
     if snapshot is None:
         snapshot = detect_hardware()
     return {

@@ -165,9 +165,8 @@ def render_markdown(report: dict) -> str:
     lines = ["## LoRA Studio system report", "", f"Generated {report.get('generated_at', '')}", ""]
     for section in sections(report):
         lines += [f"### {section.title}", ""]
-        if section.rows:
-            lines += ["| | |", "|---|---|"]
-            lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in section.rows]
+        if section.rows:  # a list, not a table: a table needs a header row these facts lack
+            lines += [f"- **{k}:** {v}" for k, v in section.rows]
             lines.append("")
         if section.table:
             header, rows = section.table

@@ -130,7 +130,7 @@ def test_report_with_a_crafted_cuda_runtime_renders_every_part(tmp_path):
     assert markdown.startswith("## LoRA Studio system report")
     assert "| 0 | NVIDIA GeForce RTX 4090 | 24.0 GB | 1.0 GB | nvidia 570.1 | 12.8 | 8.9 | n/a | 31 / 450 W |" \
         in markdown
-    assert "| bitsandbytes | installed (0.45.5) but not usable: RuntimeError: CUDA Setup failed |" in markdown
+    assert "- **bitsandbytes:** installed (0.45.5) but not usable: RuntimeError: CUDA Setup failed" in markdown
     assert "- GPU 0: not reported by its driver: temperature" in markdown
     text = render_text(report)
     assert "Training device  CUDA 12.8: NVIDIA GeForce RTX 4090 (24.0 GB)" in text
