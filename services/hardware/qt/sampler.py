@@ -15,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QThread, Signal
 
 from services.hardware.monitor import HardwareMonitor
+from services.hardware.qt.lifetime import stop_at_exit
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class HardwareSampler(QThread):
         self._stopping = False
         self._watched_pid = 0
         self.samples_taken = 0
+        stop_at_exit(self)
 
     # --- control (GUI thread) ----------------------------------------------------------------
     @property
