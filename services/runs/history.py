@@ -15,7 +15,7 @@ from services.paths import app_dirs
 from services.runs import events as ev
 from services.runs.diagnosis import Diagnosis
 from services.runs.parser import LogParser
-from services.runs.run_folder import PLAN, RunFolder, RunStatus
+from services.runs.run_folder import COMMAND_JSON, PLAN, RunFolder, RunStatus
 
 ATTEMPT_MARK = "===== LoRA Studio: attempt "
 
@@ -60,7 +60,8 @@ def list_runs(folder: Path) -> list[RunSummary]:
         return []
     found = []
     for entry in entries:
-        if not entry.is_dir() or not os.path.isfile(os.path.join(entry.path, PLAN)):
+        if not entry.is_dir() or not any(os.path.isfile(os.path.join(entry.path, name))
+                                         for name in (PLAN, COMMAND_JSON)):
             continue
         run = RunFolder(entry.path)
         found.append(RunSummary(run, run.status()))

@@ -71,6 +71,9 @@ def engine_environment(base: Mapping[str, str], extra: Mapping[str, str] | None 
         if key in SECRET_VARIABLES:
             continue  # a plan must never carry a secret; the environment does
         env[key] = value
+    from services.training.secrets import secret_environment
+
+    env.update(secret_environment(env))  # from the environment, else the system keyring
     secrets = tuple(v for k in SECRET_VARIABLES if (v := env.get(k)) and len(v) >= 6)
     return env, secrets
 

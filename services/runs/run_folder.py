@@ -29,7 +29,8 @@ from services.atomic import atomic_write_text
 from services.errors import FileAccessError, FileFormatError
 
 CONFIG, DATASET, PLAN, STATUS, LOG, COMMAND, PROJECT = (
-    "config.toml", "dataset.toml", "launch.json", "status.json", "train.log", "command.txt", "project.toml")
+    "config.toml", "dataset.toml", "launch.json", "status.json", "train.log", "command.txt", "project.lsproj.toml")
+COMMAND_JSON = "command.json"  # written by training-core's emission: {"argv", "cwd", "env", "script", ...}
 
 # States of a run.
 CREATED, QUEUED, RUNNING, SUCCEEDED, FAILED, STOPPED = "created", "queued", "running", "succeeded", "failed", "stopped"
@@ -50,6 +51,32 @@ class LaunchPlan:
     accelerate_args: list[str] = field(default_factory=list)
     launcher: str = "accelerate"           # "accelerate", or "python" for a single process without it
     env: dict[str, str] = field(default_factory=dict)  # extra, non-secret variables
+
+    @classmethod
+    def from_command(cls, raw: dict) -> LaunchPlan:
+        """The plan of an emitted run folder's command.json: its exact argv taken apart, so that the
+        backend's Python and sd-scripts folder are the ones of the machine that launches it."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("argv"), list) \
+                or not all(isinstance(a, str) for a in raw["argv"]) or len(raw["argv"]) < 2:
+            raise FileFormatError("The run's command.json has no command (argv).")
+        argv = list(raw["argv"])
+        script = raw.get("script") if isinstance(raw.get("script"), str) else ""
+        env = raw.get("env") if isinstance(raw.get("env"), dict) else {}
+        env = {k: v for k, v in env.items() if isinstance(k, str) and isinstance(v, str)}
+        accelerate = argv[1:3] == ["-m", "accelerate.commands.launch"]
+        rest = argv[3:] if accelerate else argv[1:]
+        index = next((i for i, a in enumerate(rest) if script and (a == script or a.replace("\\", "/")
+                                                                   .endswith("/" + script))), None)
+        if index is None:
+            index = next((i for i, a in enumerate(rest) if a.endswith(".py")), None)
+        if index is None:
+            raise FileFormatError("The run's command.json does not name a training script.")
+        plan = cls(script=script or Path(rest[index]).name, script_args=rest[index + 1:],
+                   accelerate_args=rest[:index] if accelerate else [],
+                   launcher="accelerate" if accelerate else "python", env=env)
+        if not accelerate and not script:
+            plan.script = rest[index]
+        return plan
 
     @classmethod
     def from_dict(cls, raw: dict) -> LaunchPlan:
@@ -196,7 +223,7 @@ class RunFolder:
         return self.status().name or self.path.name
 
     def exists(self) -> bool:
-        return self.config_path.is_file() and self.plan_path.is_file()
+        return self.config_path.is_file() and (self.plan_path.is_file() or (self.path / COMMAND_JSON).is_file())
 
     # --- configs ----------------------------------------------------------------------------
     def config(self) -> dict:
@@ -211,13 +238,17 @@ class RunFolder:
                                   "Emit the run again from its project.") from exc
 
     def plan(self) -> LaunchPlan:
+        """launch.json when present (written by LoRA Studio's runner and tests), else the plan read
+        from training-core's command.json."""
+        path = self.plan_path if self.plan_path.is_file() or not (self.path / COMMAND_JSON).is_file() \
+            else self.path / COMMAND_JSON
         try:
-            raw = json.loads(self.plan_path.read_text(encoding="utf-8"))
+            raw = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise FileAccessError(f"The run's launch plan {self.plan_path} cannot be read: {exc}") from exc
+            raise FileAccessError(f"The run's launch plan {path} cannot be read: {exc}") from exc
         except ValueError as exc:
-            raise FileFormatError(f"The run's launch plan {self.plan_path} is not valid JSON: {exc}") from exc
-        return LaunchPlan.from_dict(raw)
+            raise FileFormatError(f"The run's launch plan {path} is not valid JSON: {exc}") from exc
+        return LaunchPlan.from_dict(raw) if path == self.plan_path else LaunchPlan.from_command(raw)
 
     def write_plan(self, plan: LaunchPlan) -> None:
         self.path.mkdir(parents=True, exist_ok=True)

@@ -70,8 +70,9 @@ class CheckpointList(QWidget):
             item.setData(0, PATH_ROLE, saved.path)
             item.setToolTip(0, saved.path)
             self.tree.addTopLevelItem(item)
-        for column in range(1, 5):
+        for column in range(5):
             self.tree.resizeColumnToContents(column)
+        self.tree.setColumnWidth(0, max(self.tree.columnWidth(0) + 12, 160))
         if state.checkpoints:
             self.output_dir = str(Path(state.checkpoints[-1].path).parent)
         self._selection()

@@ -13,15 +13,10 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -29,22 +24,20 @@ from PySide6.QtWidgets import (
 
 from services.errors import LoraStudioError, UserInputError
 from services.runs import events as ev
-from services.runs.monitor_state import MonitorState, format_duration, format_rate
+from services.runs.monitor_state import MonitorState
 from services.runs.qt.controller import TrainingController
 from services.runs.qt.tasks import run_in_pool
 from services.runs.run_folder import RunFolder
+from widgets.training_monitor.actions import TABS, RunActions
+from widgets.training_monitor.status_panel import StatusPanel, backend_text
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 100
 CHART_EVERY_S = 0.25
-STATE_TEXT = {"idle": "Idle", "running": "Running", "stopping": "Stopping…", "succeeded": "Finished",
-              "failed": "Failed", "stopped": "Stopped"}
-STATE_ROLE = {"succeeded": "ok", "failed": "error", "stopped": "warning", "stopping": "warning"}
-TABS = ("Loss", "Samples", "Checkpoints", "Log", "Queue", "History")
 
 
-class TrainingMonitor(QWidget):
+class TrainingMonitor(RunActions, QWidget):
     def __init__(self, session, parent: QWidget | None = None, *, controller: TrainingController | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("training-monitor")
@@ -65,74 +58,12 @@ class TrainingMonitor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(4)
-        header = QHBoxLayout()
-        header.setSpacing(6)
-        self.state_label = QLabel("Idle")
-        self.state_label.setObjectName("run-state")
-        font = self.state_label.font()
-        font.setBold(True)
-        self.state_label.setFont(font)
-        self.run_label = QLabel("No run yet")
-        self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.backend_label = QLabel("")
-        self.backend_label.setProperty("role", "muted")
-        self.backend_label.setObjectName("backend-state")
-        header.addWidget(self.state_label)
-        header.addWidget(self.run_label, 1)
-        header.addWidget(self.backend_label)
-        self.buttons: dict[str, QPushButton] = {}
-        for key, text, tip, slot in (
-                ("preflight", "Preflight", "Check the run before it costs anything", self.preflight),
-                ("start", "Start", "Check, then start training", self.start),
-                ("stop", "Stop", "End the engine and every process it started (within 5 s)", self.stop),
-                ("resume", "Resume", "Continue the shown run from its last saved state", self.resume),
-                ("queue", "Add to queue", "Freeze the current project into a run that waits its turn",
-                 self.add_to_queue)):
-            button = QPushButton(text)
-            button.setObjectName(f"run-{key}")
-            button.setToolTip(tip)
-            button.clicked.connect(lambda _c=False, s=slot: self._guarded(s))
-            header.addWidget(button)
-            self.buttons[key] = button
-        layout.addLayout(header)
-
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(2)
-        self.steps_bar = QProgressBar()
-        self.steps_bar.setObjectName("steps-progress")
-        self.steps_bar.setFormat("step %v / %m")
-        self.steps_bar.setRange(0, 1)
-        self.steps_bar.setValue(0)
-        self.stats_label = QLabel("")
-        self.stats_label.setObjectName("run-stats")
-        self.epoch_bar = QProgressBar()
-        self.epoch_bar.setObjectName("epoch-progress")
-        self.epoch_bar.setFormat("epoch %v / %m")
-        self.epoch_bar.setRange(0, 1)
-        self.epoch_bar.setMaximumHeight(14)
-        self.phase_label = QLabel("")
-        self.phase_label.setObjectName("run-phase")
-        grid.addWidget(self.steps_bar, 0, 0)
-        grid.addWidget(self.stats_label, 0, 1)
-        grid.addWidget(self.epoch_bar, 1, 0)
-        grid.addWidget(self.phase_label, 1, 1)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
-        layout.addLayout(grid)
-
-        self.banner = QFrame()
-        self.banner.setObjectName("run-banner")
-        self.banner.setFrameShape(QFrame.Shape.StyledPanel)
-        banner_layout = QHBoxLayout(self.banner)
-        banner_layout.setContentsMargins(8, 4, 8, 4)
-        self.banner_label = QLabel("")
-        self.banner_label.setWordWrap(True)
-        self.banner_label.setTextFormat(Qt.TextFormat.RichText)
-        self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        banner_layout.addWidget(self.banner_label, 1)
-        self.banner.setVisible(False)
-        layout.addWidget(self.banner)
+        self.status = StatusPanel()
+        self.buttons = self.status.buttons
+        for key, slot in (("preflight", self.preflight), ("start", self.start), ("stop", self.stop),
+                          ("resume", self.resume), ("queue", self.add_to_queue)):
+            self.buttons[key].clicked.connect(lambda _c=False, s=slot: self._guarded(s))
+        layout.addWidget(self.status)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("monitor-tabs")
@@ -194,7 +125,7 @@ class TrainingMonitor(QWidget):
         qv.stop_on_failure_changed.connect(lambda on: self._edit_queue(lambda q: q.set_stop_on_failure(on)))
         self.history.reopen_requested.connect(lambda run: self._guarded(lambda: self.show_run(run)))
         self.history.resume_requested.connect(lambda run: self._guarded(lambda: self._resume_run(run)))
-        self.history.rerun_requested.connect(lambda run: self._guarded(lambda: self.start_run(run)))
+        self.history.rerun_requested.connect(lambda run: self._guarded(lambda: self.check_then_start(run)))
         self.history.set_folder(self.controller.runs_dir)
         self._queue_changed()
         self.update_backend_state()
@@ -252,35 +183,7 @@ class TrainingMonitor(QWidget):
         if self._built and self._pending_lines:
             lines, self._pending_lines = self._pending_lines, []
             self.log_view.append(lines)
-        self.state_label.setText(STATE_TEXT.get(s.state, s.state))
-        self.state_label.setProperty("role", STATE_ROLE.get(s.state, ""))
-        self.state_label.style().unpolish(self.state_label)
-        self.state_label.style().polish(self.state_label)
-        if self.run is not None:
-            self.run_label.setText(self.run.path.name + (f"  (attempt {s.attempt})" if s.attempt > 1 else ""))
-            self.run_label.setToolTip(str(self.run.path))
-        total = s.total_steps or 0
-        self.steps_bar.setRange(0, max(1, total))
-        self.steps_bar.setValue(min(s.step, max(1, total)))
-        self.steps_bar.setFormat(f"step {s.step} / {total}" if total else "step –")
-        self.epoch_bar.setRange(0, max(1, s.total_epochs or 1))
-        self.epoch_bar.setValue(s.epoch)
-        self.epoch_bar.setFormat(f"epoch {s.epoch} / {s.total_epochs}" if s.total_epochs else "epoch –")
-        parts = []
-        if s.it_per_s:
-            parts.append(format_rate(s.it_per_s))
-        if s.running and s.remaining_s is not None:
-            finish = time.strftime("%H:%M", time.localtime(time.time() + s.remaining_s))
-            parts.append(f"ETA {format_duration(s.remaining_s)} (≈{finish})")
-        elif s.elapsed_s:
-            parts.append(f"took {format_duration(s.elapsed_s)}")
-        if s.last_loss is not None:
-            parts.append(f"loss {s.last_loss:.4g}")
-        if s.lr is not None:
-            parts.append(f"lr {s.lr:.2e}")
-        self.stats_label.setText("  ·  ".join(parts))
-        self.phase_label.setText(self._phase_text())
-        self._update_banner()
+        self.status.show_state(s, self.run.path.name if self.run else "", str(self.run.path) if self.run else "")
         self._update_buttons()
         if not self._built:
             return
@@ -310,43 +213,6 @@ class TrainingMonitor(QWidget):
         self.chart.set_data(self.state.loss_steps, self.state.loss_values, self.state.loss_smoothed)
         self.loss_hint.setVisible(not self.state.loss_steps)
 
-    def _phase_text(self) -> str:
-        s = self.state
-        if s.stalled_s:
-            return f"No output for {format_duration(s.stalled_s)} — the engine may be stuck"
-        label = ev.PHASE_LABELS.get(s.phase, s.phase) if s.phase else ""
-        if s.phase == ev.CACHING and s.progress_total:
-            return f"{s.progress_label or 'Caching'} {s.progress_n}/{s.progress_total}"
-        if s.phase == ev.CACHING and s.phase_detail:
-            return s.phase_detail.capitalize()
-        if s.running and s.progress_label and s.phase in (ev.LOADING, ev.STARTING) and s.progress_total:
-            return f"{label}: {s.progress_label} {s.progress_n}/{s.progress_total}"
-        return label
-
-    def _update_banner(self) -> None:
-        s = self.state
-        diagnosis = s.diagnosis
-        if diagnosis is not None:
-            role = "warning" if getattr(diagnosis, "severity", "error") == "warning" else "error"
-            lines = "<br>".join(_escape(line) for line in getattr(diagnosis, "lines", [])[-4:])
-            text = (f"<b>{_escape(diagnosis.title)}</b><br>{_escape(diagnosis.message)}"
-                    + (f"<br><b>What to do:</b> {_escape(diagnosis.hint)}" if diagnosis.hint else "")
-                    + (f"<br><span style='font-family:monospace'>{lines}</span>" if lines else ""))
-        elif s.stalled_s:
-            role, text = "warning", ("<b>The engine has printed nothing for "
-                                     f"{format_duration(s.stalled_s)}.</b> It may be stuck; Stop ends it.")
-        elif s.running and s.loss_values and s.loss_values[-1] != s.loss_values[-1]:
-            role, text = "warning", "<b>The loss is NaN.</b> Further steps are wasted; consider stopping."
-        else:
-            self.banner.setVisible(False)
-            return
-        if self.banner_label.text() != text:
-            self.banner_label.setText(text)
-        self.banner_label.setProperty("role", role)
-        self.banner_label.style().unpolish(self.banner_label)
-        self.banner_label.style().polish(self.banner_label)
-        self.banner.setVisible(True)
-
     def _update_buttons(self, *_args) -> None:
         running = self.controller.is_running()
         self.buttons["stop"].setEnabled(running)
@@ -358,16 +224,9 @@ class TrainingMonitor(QWidget):
         try:
             from services.backend.runtime import locate
 
-            runtime = locate(self.session.settings)
-            text, tip = runtime.summary(), "\n".join(runtime.problems)
-            role = {"found": "ok", "version": "warning"}.get(runtime.state, "error")
+            self.status.set_backend(*backend_text(locate(self.session.settings)))
         except Exception as exc:  # the label must never take the dock down
-            text, tip, role = f"Training backend: unknown ({exc})", "", "warning"
-        self.backend_label.setText(text)
-        self.backend_label.setToolTip(tip or text)
-        self.backend_label.setProperty("role", role)
-        self.backend_label.style().unpolish(self.backend_label)
-        self.backend_label.style().polish(self.backend_label)
+            self.status.set_backend("Backend: unknown", str(exc), "warning")
 
     # --- actions (buttons, Train menu) ------------------------------------------------------------
     def _guarded(self, action) -> None:
@@ -376,75 +235,7 @@ class TrainingMonitor(QWidget):
         except LoraStudioError as exc:
             self.session.report_error(exc)
 
-    def _target_run(self) -> RunFolder:
-        """The run that Preflight and Start act on: the current project emitted afresh when there is
-        one, else the run shown in the monitor."""
-        project = getattr(self.session, "project", None)
-        if project is not None:
-            return self._emit_project(project)
-        if self.run is not None:
-            return self.run
-        raise UserInputError("There is no run to start.",
-                             "Open a training project (File ▸ Open project), or pick a run in the History tab "
-                             "and choose Run again.")
-
-    def _emit_project(self, project) -> RunFolder:
-        raise UserInputError("Turning a project into a run is not part of this build yet.",
-                             "Pick a run in the History tab and choose Run again.")
-
-    def preflight(self, then_start: bool = False) -> None:
-        self.ensure_built()
-        run = self._target_run()
-        self._run_preflight(run, then_start)
-
-    def _run_preflight(self, run: RunFolder, then_start: bool) -> None:
-        from services.runs.preflight import run_preflight
-
-        settings = self.session.settings
-        self._busy = "preflight"
-        self._update_buttons()
-        self.session.show_status(f"Checking {run.path.name}…", 0)
-
-        def done(report) -> None:
-            self._busy = ""
-            self._update_buttons()
-            self.session.show_status("Preflight done", 3000)
-            if then_start and report.ok and not report.warnings:
-                self._guarded(lambda: self.start_run(run, checked=True))
-                return
-            self._show_report(report, run, can_start=True)
-
-        def failed(exc) -> None:
-            self._busy = ""
-            self._update_buttons()
-            self.session.report_error(exc)
-
-        run_in_pool(self, lambda: run_preflight(run, settings), done, failed)
-
-    def _show_report(self, report, run: RunFolder, *, can_start: bool) -> None:
-        from widgets.training_monitor.preflight_dialog import PreflightDialog
-
-        dialog = PreflightDialog(report, run.path.name, can_start=can_start and not self.controller.is_running(),
-                                 parent=self)
-        dialog.start_requested.connect(lambda: self._guarded(lambda: self.start_run(run, checked=True)))
-        dialog.accept_commit_requested.connect(lambda: self._accept_commit(dialog, run))
-        self.preflight_dialog = dialog
-        dialog.show()
-
-    def _accept_commit(self, dialog, run: RunFolder) -> None:
-        from services.backend.runtime import locate
-        from services.runs.preflight import accept_commit
-
-        accept_commit(self.session.settings, locate(self.session.settings))
-        self.session.save_settings()
-        dialog.close()
-        self._run_preflight(run, then_start=False)
-
-    def start(self) -> None:
-        """Preflight, then start when nothing blocks (the report is shown when something does)."""
-        self.preflight(then_start=True)
-
-    def start_run(self, run: RunFolder, *, checked: bool = False, resume_from=None) -> None:
+    def start_run(self, run: RunFolder, *, resume_from=None) -> None:
         self.ensure_built()
         self._reset(run)
         self.controller.start(run, resume_from=resume_from)
@@ -468,37 +259,10 @@ class TrainingMonitor(QWidget):
         self._held = []
         self.show_run(run, then=lambda: self.controller.start(run, resume_from=state), keep_held=True)
 
-    def add_to_queue(self) -> None:
-        project = getattr(self.session, "project", None)
-        if project is None:
-            raise UserInputError("Open a training project to add it to the queue.",
-                                 "The queue holds frozen snapshots of projects.")
-        run = self._emit_project(project)
-        self.controller.enqueue(run)
-        self.tabs.setCurrentIndex(TABS.index("Queue"))
-
     def show_history(self) -> None:
         self.ensure_built()
         self.tabs.setCurrentIndex(TABS.index("History"))
         self.history.refresh()
-
-    def _edit_queue(self, edit) -> None:
-        self._guarded(lambda: self.controller.queue_edit(edit))
-
-    def _move_queued(self, entry_id: str, delta: int) -> None:
-        def move(queue) -> None:
-            pending = queue.pending()
-            index = next(i for i, e in enumerate(pending) if e.id == entry_id)
-            queue.move(entry_id, max(0, index + delta))
-
-        self._guarded(lambda: self.controller.queue_edit(move))
-
-    def _replace_queued(self, entry_id: str) -> None:
-        project = getattr(self.session, "project", None)
-        if project is None:
-            raise UserInputError("Open the project whose settings should replace this queued run.")
-        run = self._emit_project(project)
-        self.controller.queue_edit(lambda q: q.replace(entry_id, run))
 
     def _queue_changed(self) -> None:
         if not self._built:
@@ -566,7 +330,3 @@ class TrainingMonitor(QWidget):
         self.controller.shutdown()
 
 
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(str(text))

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QStackedLayout, QWidget
 
 from services.runs.monitor_state import MonitorState
 from services.runs.qt.image_loader import ImageLoader
@@ -39,18 +39,23 @@ class SampleGallery(QWidget):
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
 
-        layout = QHBoxLayout(self)
+        outer = QStackedLayout(self)
+        self.caption = QLabel("Sample images appear here, grouped by step, as the engine writes them.\n"
+                              "Give the project sample prompts and sample_every_n_steps (or _epochs).")
+        self.caption.setObjectName("samples-empty")
+        self.caption.setProperty("role", "muted")
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        outer.addWidget(self.caption)
+        gallery = QWidget()
+        outer.addWidget(gallery)
+        self._stack = outer
+        layout = QHBoxLayout(gallery)
         layout.setContentsMargins(0, 0, 0, 0)
         self.steps = QListWidget()
         self.steps.setObjectName("sample-steps")
         self.steps.setMaximumWidth(170)
         self.steps.currentItemChanged.connect(self._step_chosen)
-        right = QVBoxLayout()
-        right.setContentsMargins(0, 0, 0, 0)
-        self.caption = QLabel("Sample images appear here as the engine writes them (set sample prompts and "
-                              "sample_every_n_steps or _epochs).")
-        self.caption.setProperty("role", "muted")
-        self.caption.setWordWrap(True)
         self.images = QListWidget()
         self.images.setObjectName("sample-images")
         self.images.setViewMode(QListView.ViewMode.IconMode)
@@ -62,10 +67,8 @@ class SampleGallery(QWidget):
         self.images.setUniformItemSizes(True)
         self.images.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.images.itemActivated.connect(self._open)
-        right.addWidget(self.caption)
-        right.addWidget(self.images, 1)
         layout.addWidget(self.steps)
-        layout.addLayout(right, 1)
+        layout.addWidget(self.images, 1)
         self._placeholder = QPixmap(THUMB, THUMB)
         self._placeholder.fill(QColor(128, 128, 128, 60))
 
@@ -78,6 +81,7 @@ class SampleGallery(QWidget):
         self._follow = True
         self.steps.clear()
         self.images.clear()
+        self._stack.setCurrentIndex(0)
 
     def update_from(self, state: MonitorState) -> None:
         self._samples = {k: list(v) for k, v in state.samples.items()}
@@ -95,7 +99,7 @@ class SampleGallery(QWidget):
         if target is not None:
             self.steps.setCurrentRow(keys.index(target))
             self._show(target)
-        self.caption.setVisible(not keys)
+        self._stack.setCurrentIndex(1 if keys else 0)
 
     def _step_chosen(self, current: QListWidgetItem | None, _previous) -> None:
         if current is None:
