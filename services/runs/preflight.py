@@ -267,6 +267,9 @@ def run_engine_check(python: str, sd_scripts: str, script: str, script_args: lis
             time.sleep(0.05)
         reader.join(timeout=5)
         tree.kill_leftovers()
+    except BaseException:  # Ctrl+C in the terminal: the check runs in its own group, end it too
+        tree.terminate(grace_s=1.0)
+        raise
     finally:
         tree.close()
     text = b"".join(chunks).decode("utf-8", "replace")
