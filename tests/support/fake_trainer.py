@@ -16,7 +16,8 @@ environment variables (all optional):
 
   FAKE_TRAINER_TRANSCRIPT     transcript to replay (default: the SD1 accelerate one)
   FAKE_TRAINER_SCENARIO       ok, crash, oom, hang, hang_ignore_term, nan, children, missing_module,
-                              missing_file, schema_error, tokenizer_offline, slow_exit, leak_secret
+                              missing_file, schema_error, tokenizer_offline, slow_exit, leak_secret,
+                              replay (the whole transcript verbatim, FAKE_TRAINER_REPEAT times)
   FAKE_TRAINER_LINES_PER_S    pace of the output (0 = as fast as possible)
   FAKE_TRAINER_STEP_SECONDS   time per training step (default 0)
   FAKE_TRAINER_FAIL_AT_STEP   step at which crash / oom / hang / nan happen (default 2)
@@ -226,6 +227,11 @@ def main() -> int:
         "tokenizer_offline": ("TypeError: expected str, bytes or os.PathLike object, not NoneType",
                               "load tokenizer"),
     }
+    if scenario == "replay":  # the transcript verbatim, again and again, line by line at the given pace
+        for _ in range(int(env.get("FAKE_TRAINER_REPEAT", "1"))):
+            for line in lines_of(text):
+                pacer.write(err, line)
+        return 0
     if scenario == "leak_secret":  # an engine that prints a token it was given must not leak it to the log
         pacer.write(out, f"token in use: {env.get('HF_TOKEN', '')}\n")
     if scenario in early:

@@ -50,32 +50,57 @@ class CheckpointList(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
         self.output_dir: str = ""
+        self._shown: list[str] = []
         self._selection()
 
     def clear(self) -> None:
         self.tree.clear()
+        self._shown = []
         self.output_dir = ""
         self._selection()
 
     def update_from(self, state: MonitorState) -> None:
-        self.tree.clear()
-        for saved in reversed(state.checkpoints):
-            path = Path(saved.path)
-            try:
-                stat = path.stat()
-                size, when = stat.st_size, time.strftime("%H:%M:%S", time.localtime(stat.st_mtime))
-            except OSError:
-                size, when = None, ""
-            item = QTreeWidgetItem([path.name, str(saved.step or ""), str(saved.epoch or ""), human_size(size), when])
-            item.setData(0, PATH_ROLE, saved.path)
-            item.setToolTip(0, saved.path)
-            self.tree.addTopLevelItem(item)
-        for column in range(5):
-            self.tree.resizeColumnToContents(column)
-        self.tree.setColumnWidth(0, max(self.tree.columnWidth(0) + 12, 160))
+        """Add the newly saved checkpoints at the top (a full rebuild only when one was removed)."""
+        paths = [c.path for c in state.checkpoints]
+        if paths[:len(self._shown)] != self._shown:
+            self.tree.clear()
+            self._shown = []
+        for saved in state.checkpoints[len(self._shown):]:
+            self.tree.insertTopLevelItem(0, self._item(saved))
+            self._shown.append(saved.path)
+        if len(self._shown) <= 3 or not state.running:
+            for column in range(5):
+                self.tree.resizeColumnToContents(column)
+            self.tree.setColumnWidth(0, max(self.tree.columnWidth(0) + 12, 160))
+        if not state.running:
+            self.refresh_sizes()
         if state.checkpoints:
             self.output_dir = str(Path(state.checkpoints[-1].path).parent)
         self._selection()
+
+    @staticmethod
+    def _item(saved) -> QTreeWidgetItem:
+        path = Path(saved.path)
+        item = QTreeWidgetItem([path.name, str(saved.step or ""), str(saved.epoch or ""), "", ""])
+        item.setData(0, PATH_ROLE, saved.path)
+        item.setToolTip(0, saved.path)
+        CheckpointList._stat(item)
+        return item
+
+    @staticmethod
+    def _stat(item: QTreeWidgetItem) -> None:
+        try:
+            stat = Path(item.data(0, PATH_ROLE)).stat()
+            size, when = stat.st_size, time.strftime("%H:%M:%S", time.localtime(stat.st_mtime))
+        except OSError:
+            size, when = None, ""
+        item.setText(3, human_size(size))
+        item.setText(4, when)
+
+    def refresh_sizes(self) -> None:
+        """Sizes as they are now (a checkpoint is still being written when its line is printed)."""
+        for row in range(self.tree.topLevelItemCount()):
+            self._stat(self.tree.topLevelItem(row))
 
     def selected_path(self) -> str:
         item = self.tree.currentItem()

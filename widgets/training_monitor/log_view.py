@@ -57,6 +57,7 @@ class LogView(QWidget):
         self.setObjectName("training-log")
         self.max_lines = max_lines
         self.lines: deque[tuple[str, str]] = deque(maxlen=max_lines)
+        self._stale = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
@@ -109,6 +110,7 @@ class LogView(QWidget):
     def clear(self) -> None:
         self.lines.clear()
         self.text.clear()
+        self._stale = False
 
     def append(self, lines: list[ev.LogLine]) -> None:
         if not lines:
@@ -116,6 +118,12 @@ class LogView(QWidget):
         if len(lines) > self.max_lines:
             lines = lines[-self.max_lines:]
         self.lines.extend((line.text, line.level) for line in lines)
+        if not self.isVisible():
+            self._stale = True  # drawn from the kept lines when shown: a hidden log costs nothing
+            return
+        if self._stale:
+            self._rebuild()
+            return
         shown = [self.render(line.text, line.level) for line in lines if self._shown(line.text, line.level)]
         if not shown:
             return
@@ -131,7 +139,13 @@ class LogView(QWidget):
             return self.search.text().lower() in text.lower()
         return True
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._rebuild()
+
     def _rebuild(self) -> None:
+        self._stale = False
         shown = [self.render(t, lv) for t, lv in self.lines if self._shown(t, lv)]
         self.text.setPlainText("\n".join(shown))
         self.text.verticalScrollBar().setValue(self.text.verticalScrollBar().maximum())
