@@ -99,6 +99,11 @@ class Session(QObject):
             self._project_modified = modified
             self.project_modified_changed.emit(modified)
 
+    def set_stated_vram_gb(self, gb: float) -> None:
+        """The VRAM the user says their GPU has (0: not stated), used when none is detected."""
+        self.settings.hardware.stated_vram_gb = max(0.0, float(gb))
+        self.save_settings()
+
     # --- training process ---------------------------------------------------------------
     def set_training_process(self, pid: int) -> None:
         """The running training process (0: none), for the panels that watch it."""

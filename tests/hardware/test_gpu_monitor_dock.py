@@ -103,6 +103,34 @@ def test_this_machine_without_gpu_says_so_and_shows_cpu_and_ram(make_dock, qtbot
     assert dock.details.isVisible() and "NVML library was not found" in dock.details.text()
 
 
+def test_the_user_can_state_the_vram_when_none_is_detected(make_dock, qtbot, session, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    dock = make_dock(interval_s=0.2)
+    dock.show()
+    qtbot.waitUntil(lambda: dock.snapshot is not None, timeout=15000)
+    if dock.snapshot.gpus:  # pragma: no cover - a machine with a GPU
+        return
+    assert '<a href="vram">State your GPU&#x27;s VRAM</a>' in dock.message.text()
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *args: (asked.append(args[3]) or 12.0, True))
+    dock.message.linkActivated.emit("vram")
+    assert asked == [8.0]  # a sensible starting value
+    assert session.settings.hardware.stated_vram_gb == 12.0
+    assert "12 GB of VRAM, as you stated it" in dock.message_text
+    assert '<a href="vram">Change the stated VRAM</a>' in dock.message.text()
+    dock.set_stated_vram(0)
+    assert "as you stated it" not in dock.message_text
+
+
+def test_a_detected_gpu_needs_no_stated_vram(make_dock, qtbot):
+    _provider, factory = scripted(1)
+    dock = make_dock(factory)
+    dock.show()
+    qtbot.waitUntil(lambda: dock.snapshot is not None, timeout=15000)
+    assert 'href="vram"' not in dock.message.text()
+
+
 def test_scripted_gpus_are_charted_live(make_dock, qtbot):
     provider, factory = scripted(2)
     dock = make_dock(factory)

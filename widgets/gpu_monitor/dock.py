@@ -53,7 +53,7 @@ class GpuMonitorDock(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.RichText)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.message.linkActivated.connect(self._toggle_details)
+        self.message.linkActivated.connect(self._on_link)
         self._set_message("", "The hardware monitor starts when this panel is shown.")
         self.details = QLabel("")
         self.details.setProperty("role", "muted")
@@ -154,12 +154,7 @@ class GpuMonitorDock(QWidget):
 
         self.snapshot = snapshot
         self.details.setText("\n".join(f"• {p.vendor} ({p.name}): {p.message}" for p in snapshot.providers))
-        if snapshot.gpus:
-            found = [p.message for p in snapshot.providers if p.available and p.gpu_count]
-            self._set_message("", "; ".join(found) or snapshot.summary(), details=True)
-        else:
-            rest = snapshot.summary().removeprefix("No GPU detected. ")
-            self._set_message("No GPU detected.", f"{rest} CPU and RAM are shown below.", details=True)
+        self._show_summary()
         insert_at = 0
         for gpu in snapshot.gpus:
             card = GpuCard(gpu, self._interval)
@@ -186,13 +181,52 @@ class GpuMonitorDock(QWidget):
     def _on_failed(self, message: str) -> None:
         self._set_message("The hardware monitor could not start.", message)
 
-    def _set_message(self, headline: str, text: str, *, details: bool = False) -> None:
-        """A bold headline (may be empty), a sentence, and optionally the "What was checked" link."""
+    def _show_summary(self) -> None:
+        snapshot = self.snapshot
+        vram = self._vram()
+        links = [("details", "What was checked")]
+        if vram.source != "detected":  # nothing detected to plan with: the user may say it
+            links.append(("vram", "Change the stated VRAM" if vram.source == "stated" else "State your GPU's VRAM"))
+        if snapshot.gpus:
+            found = [p.message for p in snapshot.providers if p.available and p.gpu_count]
+            text = "; ".join(found) or snapshot.summary()
+            self._set_message("", text if vram.source == "detected" else f"{text}. {vram.message}", links=links)
+        else:
+            rest = snapshot.summary().removeprefix("No GPU detected. ")
+            stated = f" {vram.message}" if vram.source == "stated" else ""
+            self._set_message("No GPU detected.", f"{rest} CPU and RAM are shown below.{stated}", links=links)
+
+    def _vram(self):
+        from services.hardware.vram import vram_available
+
+        return vram_available(self.snapshot, float(self.session.settings.hardware.stated_vram_gb or 0))
+
+    def _set_message(self, headline: str, text: str, *, links: list[tuple[str, str]] = ()) -> None:
+        """A bold headline (may be empty), a sentence, and links ("What was checked", ...)."""
         self.headline = headline
         self.message_text = f"{headline} {text}".strip()
         bold = f"<b>{html.escape(headline)}</b> " if headline else ""
-        link = ' <a href="details">What was checked</a>' if details else ""
-        self.message.setText(bold + html.escape(text) + link)
+        anchors = "".join(f' <a href="{href}">{html.escape(label)}</a>' for href, label in links)
+        self.message.setText(bold + html.escape(text) + anchors)
 
-    def _toggle_details(self, _link: str = "") -> None:
-        self.details.setVisible(not self.details.isVisible())
+    def _on_link(self, link: str) -> None:
+        if link == "details":
+            self.details.setVisible(not self.details.isVisible())
+        elif link == "vram":
+            self.ask_stated_vram()
+
+    def ask_stated_vram(self) -> None:
+        """Ask for the VRAM to plan with when none is detected (0 clears it)."""
+        from PySide6.QtWidgets import QInputDialog
+
+        current = float(self.session.settings.hardware.stated_vram_gb or 0)
+        value, ok = QInputDialog.getDouble(
+            self, "GPU memory", "VRAM of the GPU you will train on, in GB (0: not stated):",
+            current or 8.0, 0.0, 1024.0, 1)
+        if ok:
+            self.set_stated_vram(value)
+
+    def set_stated_vram(self, gb: float) -> None:
+        self.session.set_stated_vram_gb(gb)
+        if self.snapshot is not None:
+            self._show_summary()
