@@ -218,6 +218,8 @@ class LogParser:
         if self._pending:
             text = self._pending + text
             self._pending = ""
+        if "\x1b" in text:  # colours, and tqdm's cursor-up after a nested bar
+            text = _ANSI.sub("", text)
         if "\n" in text:
             parts = text.split("\n")
             text = parts.pop()
@@ -294,8 +296,6 @@ class LogParser:
                     out.append(ev.LogLine(text, ev.PROGRESS))
                     self.tail.append((text, ev.PROGRESS))
                     line = last[close + 1:]
-        if "\x1b" in line:
-            line = _ANSI.sub("", line)
         record = self._record
         if record is not None:
             if line.startswith(record.spaces):

@@ -11,7 +11,8 @@ import psutil
 import pytest
 
 HERE = Path(__file__).resolve().parent
-TRANSCRIPTS = sorted((HERE / "transcripts").glob("*.log"))
+TRANSCRIPTS = sorted((HERE / "transcripts").glob("*.log"))   # the shared transcripts of real runs
+CAPTURED = sorted((HERE / "captured").glob("*.log"))         # real runs of LoRA Studio's own runner
 FAKE_TRAINER = HERE.parent / "support" / "fake_trainer.py"
 
 

@@ -4,6 +4,7 @@ transcripts do not contain (samples, states, resume, tracebacks, NaN, lr, long r
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.runs import events as ev
 from services.runs.parser import LogParser, parse_text
-from tests.runs.conftest import TRANSCRIPTS, read_transcript
+from tests.runs.conftest import CAPTURED, TRANSCRIPTS, read_transcript
 
 EXPECTED = {
     "sd1_lora_accelerate_config.log": {
@@ -94,7 +95,7 @@ def test_a_tqdm_redraw_in_the_middle_of_a_line_keeps_only_what_the_terminal_show
     assert progress_lines[-1].startswith("steps: 100%")
 
 
-@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TRANSCRIPTS + CAPTURED, ids=lambda p: p.name)
 @pytest.mark.parametrize("size", [1, 3, 17, 256, 4096])
 def test_chunking_does_not_change_the_events(path, size):
     text = read_transcript(path)
@@ -267,3 +268,23 @@ def test_a_bar_line_thousands_of_redraws_long_stays_cheap():
         assert len(parser._pending) < 200
     events += parser.close()
     assert len(loss_by_step(events)) > 4000
+
+
+def test_a_captured_run_with_samples_states_and_nested_bars():
+    """Captured from a real 4-step run of LoRA Studio's runner on the tiny SD1 model: sample images
+    every 2 steps (tqdm's nested bar with cursor-up codes), checkpoints and states every 2 steps."""
+    path = Path(__file__).parent / "captured" / "sd1_lora_samples_states.log"
+    parser, events = parse_text(read_transcript(path))
+    assert loss_by_step(events).keys() == {1, 2, 3, 4}
+    assert of(events, ev.SamplingStarted) == [ev.SamplingStarted(2), ev.SamplingStarted(4)]
+    assert [(p.step, p.prompt) for p in of(events, ev.SamplePrompt)] == [(2, "mychar, a red circle"),
+                                                                          (4, "mychar, a red circle")]
+    assert [s.kind for s in of(events, ev.StateSaved)] == ["step", "step", "last"]
+    assert [Path(c.path).name for c in of(events, ev.CheckpointSaved)] == [
+        "tiny lora-step00000002.safetensors", "tiny lora-step00000004.safetensors", "tiny lora.safetensors"]
+    sampling = [p for p in of(events, ev.Progress) if p.label == ev.PHASE_LABELS[ev.SAMPLING]]
+    assert sampling and sampling[-1].n == 2 == sampling[-1].total
+    phases = [p.name for p in of(events, ev.Phase)]
+    assert phases.count(ev.SAMPLING) == 2 and phases[-1] == ev.FINISHED
+    assert not of(events, ev.Error) and parser.phase == ev.FINISHED
+    assert all("\x1b" not in e.text for e in of(events, ev.LogLine))

@@ -20,8 +20,10 @@ from workers import run_check
 PINNED = "48d368fa557731ad0488c07304dfeba8c07910eb"
 
 
-def runtime(state="found", commit=PINNED, tokenizers: Path | None = None, python=sys.executable, sd="/sd"):
+def runtime(state="found", commit=PINNED, tokenizers: Path | None = None, python=sys.executable, sd="/sd",
+            accepted=""):
     return SimpleNamespace(state=state, commit=commit, pinned_commit=PINNED, is_pinned=commit == PINNED,
+                           accepted_commit=accepted,
                            problems=("the interpreter does not exist",) if state == "missing" else (),
                            python=python, sd_scripts_dir=sd, tokenizer_cache_dir=tokenizers)
 
@@ -66,6 +68,11 @@ def test_backend_states():
     settings = SimpleNamespace(backend=SimpleNamespace(accepted_commit=""))
     pf.accept_commit(settings, runtime("version", commit="b" * 40))
     assert settings.backend.accepted_commit == "b" * 40
+    # A checkout whose commit cannot be read can be accepted as such.
+    pf.accept_commit(settings, runtime("version", commit=None))
+    assert settings.backend.accepted_commit == pf.UNKNOWN_COMMIT
+    assert pf.check_backend(runtime("version", commit=None)).status == pf.ERROR
+    assert pf.check_backend(runtime("version", commit=None, accepted=pf.UNKNOWN_COMMIT)).status == pf.OK
 
 
 def test_tokenizers_needed_by_each_family(tmp_path):
