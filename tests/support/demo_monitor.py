@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -50,7 +51,9 @@ def main() -> int:
     window.show()
     dock = window.dock_widget("training")
     window.docks["training"].raise_()
-    window.resizeDocks([window.docks["training"]], [430], __import__("PySide6.QtCore").QtCore.Qt.Orientation.Vertical)
+    from PySide6.QtCore import Qt
+
+    window.resizeDocks([window.docks["training"]], [430], Qt.Orientation.Vertical)
     args.out.mkdir(parents=True, exist_ok=True)
 
     def settle(seconds: float) -> None:
@@ -62,8 +65,16 @@ def main() -> int:
     settle(0.5)
     dock.start_run(run)
     deadline = time.monotonic() + 120
+    while not dock.state.running and time.monotonic() < deadline:
+        settle(0.05)
     while dock.state.step < args.at_step and dock.state.running and time.monotonic() < deadline:
         settle(0.05)
+    paused = dock.state.pid if dock.state.running else 0
+    if paused:  # freeze the engine so that every screenshot shows the same moment of the run
+        try:
+            os.kill(paused, signal.SIGSTOP)
+        except ProcessLookupError:
+            paused = 0
     if args.scenario != "ok":
         while dock.state.running and time.monotonic() < deadline:
             settle(0.05)
@@ -77,6 +88,11 @@ def main() -> int:
             window.grab().save(str(args.out / f"window-{theme}-{tab.lower()}.png"))
             window.docks["training"].grab().save(str(args.out / f"monitor-{theme}-{tab.lower()}.png"))
             print(args.out / f"monitor-{theme}-{tab.lower()}.png", "step", dock.state.step)
+    if paused:
+        try:
+            os.kill(paused, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
     dock.stop()
     while dock.controller.is_running():
         settle(0.05)

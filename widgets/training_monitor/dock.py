@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QLabel,
@@ -74,6 +74,7 @@ class TrainingMonitor(RunActions, QWidget):
             self.tabs.addTab(page, name)
             self.pages[name] = page
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.setCornerWidget(self.status.backend_label, Qt.Corner.TopRightCorner)
         layout.addWidget(self.tabs, 1)
 
         self.timer = QTimer(self)

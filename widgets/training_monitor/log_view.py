@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -129,8 +129,7 @@ class LogView(QWidget):
             return
         self.text.appendPlainText("\n".join(shown))
         if self.follow.isChecked():
-            bar = self.text.verticalScrollBar()
-            bar.setValue(bar.maximum())
+            self._to_end()
 
     def _shown(self, text: str, level: str) -> bool:
         if self.problems_only.isChecked() and level not in (ev.ERROR, ev.WARNING):
@@ -143,12 +142,24 @@ class LogView(QWidget):
         super().showEvent(event)
         if self._stale:
             self._rebuild()
+        if self.follow.isChecked():  # again once laid out (a horizontal scroll bar may have appeared)
+            QTimer.singleShot(0, self._to_end)
 
     def _rebuild(self) -> None:
         self._stale = False
         shown = [self.render(t, lv) for t, lv in self.lines if self._shown(t, lv)]
         self.text.setPlainText("\n".join(shown))
-        self.text.verticalScrollBar().setValue(self.text.verticalScrollBar().maximum())
+        if self.follow.isChecked():
+            self._to_end()
+
+    def _to_end(self) -> None:
+        # The cursor, not the scroll bar: the bar's range is only right once the text is laid out.
+        cursor = self.text.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.text.setTextCursor(cursor)
+        self.text.ensureCursorVisible()
+        bar = self.text.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def _search_changed(self, _text: str) -> None:
         if self.only_matching.isChecked():

@@ -67,11 +67,12 @@ class StatusPanel(QWidget):
         self.run_label = QLabel("No run yet")
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Shown by the dock in its tab bar's corner, where there is room for it.
         self.backend_label = QLabel("")
         self.backend_label.setObjectName("backend-state")
+        self.backend_label.setContentsMargins(8, 0, 4, 0)
         header.addWidget(self.state_label)
         header.addWidget(self.run_label, 1)
-        header.addWidget(self.backend_label)
         self.buttons: dict[str, QPushButton] = {}
         for key, text, tip in BUTTONS:
             button = QPushButton(text)
