@@ -173,6 +173,7 @@ def test_preflight_of_a_shown_run_shows_the_report(monitor, qtbot, tmp_path):
 def test_log_view_search_filter_and_bounded_memory(qtbot):
     view = LogView(max_lines=1000)
     qtbot.addWidget(view)
+    view.show()
     view.append([ev.LogLine(f"line {i}", ev.INFO) for i in range(3000)])
     view.append([ev.LogLine("Traceback (most recent call last):", ev.ERROR), ev.LogLine("careful", ev.WARNING)])
     assert view.text.blockCount() <= 1000 and len(view.lines) == 1000
