@@ -386,6 +386,10 @@ def run_preflight(run: RunFolder, settings=None, *, problems=None, runtime=None,
             vram = detected_or_stated_vram(settings)
         except Exception as exc:  # detection never blocks a preflight
             log.warning("VRAM detection failed: %s", exc)
+    if memory_profiles is None:
+        from services.runs.profiles_info import memory_profile_tiers
+
+        memory_profiles = memory_profile_tiers(memory.family)
     report.checks.append(check_vram(memory, vram, memory_profiles))
     report.seconds = round(time.monotonic() - started, 2)
     return report

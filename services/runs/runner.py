@@ -97,7 +97,7 @@ class Runner:
         except Exception as exc:  # an unreadable config: the engine will say more, if it starts
             log.warning("run config unreadable: %s", exc)
             config = {}
-        context = self._context or RunContext.from_config(config, python=self.launch.argv[0])
+        context = self._context or self._context_from(config)
 
         log_file = open(run.log_path, "a", encoding="utf-8", newline="")  # noqa: SIM115 - closed in finally
         try:
@@ -127,6 +127,18 @@ class Runner:
             return self._finish(status, attempt, state, exit_code, diagnosis, batch)
         finally:
             log_file.close()
+
+    def _context_from(self, config: dict) -> RunContext:
+        from services.runs.profiles_info import memory_context
+        from services.runs.vram_estimate import family_and_mode
+
+        try:
+            family = family_and_mode(self.run_folder.plan().script, config)[0]
+        except Exception:
+            family = ""
+        used, lower = memory_context(self.run_folder, family) if family else ("", "")
+        return RunContext.from_config(config, python=self.launch.argv[0], family=family, memory_profile=used,
+                                      lower_memory_profile=lower)
 
     def _stream(self, log_file, batch: list, status) -> tuple[int | None, bool]:
         tree = self.tree

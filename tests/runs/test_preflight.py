@@ -183,3 +183,18 @@ def test_the_real_engine_checks_a_run(tmp_path):
     assert checks["engine"].status == pf.ERROR
     assert "learning_rate" in details and "bogus_key" in details and "mixed_precision" in details
     assert checks["dataset_schema"].status == pf.ERROR and "colour" in checks["dataset_schema"].message
+
+
+def test_memory_profile_names_for_the_suggestion_and_the_diagnosis(tmp_path, monkeypatch):
+    from services.runs import profiles_info
+
+    profiles = [SimpleNamespace(id=f"sdxl/{gb}gb", name=f"SDXL {gb} GB", vram_gb=(gb, gb + 4), builtin=True)
+                for gb in (8, 12, 16)]
+    monkeypatch.setattr(profiles_info, "_memory_profiles", lambda family: profiles)
+    assert profiles_info.memory_profile_tiers("sdxl") == {8: "SDXL 8 GB", 12: "SDXL 12 GB", 16: "SDXL 16 GB"}
+    run = make_run(tmp_path / "run")
+    run.project_path.write_text('[training]\nmemory_profile = "sdxl/12gb"\n', encoding="utf-8")
+    assert profiles_info.memory_context(run, "sdxl") == ("SDXL 12 GB", "SDXL 8 GB")
+    run.project_path.write_text('[training]\nmemory_profile = "sdxl/8gb"\n', encoding="utf-8")
+    assert profiles_info.memory_context(run, "sdxl") == ("SDXL 8 GB", "")
+    assert profiles_info.memory_context(make_run(tmp_path / "bare"), "sdxl") == ("", "")

@@ -17,7 +17,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from services.errors import UserInputError
 from services.runs import events as ev
 from services.runs import queue as q
-from services.runs.diagnosis import RunContext
 from services.runs.history import runs_dir
 from services.runs.launch import Launch, launch_from_settings
 from services.runs.qt.run_service import RunService
@@ -74,12 +73,8 @@ class TrainingController(QObject):
         if self.service.is_running():
             raise UserInputError("A training run is already running.", "Stop it, or add this run to the queue.")
         launch = self._launch_factory(run, resume_from)
-        try:
-            context = RunContext.from_config(run.config(), python=launch.argv[0])
-        except Exception:  # the runner reports an unreadable config itself
-            context = None
         self.current = run
-        self.service.start(launch, context)
+        self.service.start(launch)  # the runner reads the run's context (family, memory profile) itself
         self.run_started.emit(run)
 
     def stop(self) -> None:
