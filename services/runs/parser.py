@@ -24,14 +24,12 @@ import re
 from collections import deque
 
 from services.runs import events as ev
+from services.runs.tqdm_bar import BAR_NO_TOTAL, parse_postfix, parse_rate, parse_seconds, split_bar
 
 # A rich record's first line: time (or its blank), level padded to 8, message, source path.
 _LEVELS = {"DEBUG": ev.DEBUG, "INFO": ev.INFO, "WARNING": ev.WARNING, "ERROR": ev.ERROR, "CRITICAL": ev.ERROR}
 _BLANK_TIME = " " * 20
 
-# A tqdm bar with a known total, and one without.
-_BAR_NO_TOTAL = re.compile(r"^(?P<label>.*?):?\s*(?P<n>\d+)it\s*\[(?P<elapsed>[\d:]+),\s*(?P<rate>[\d.?]+)"
-                           r"(?P<unit>s/it|it/s)(?:,\s*(?P<postfix>.*?))?\]\s*$")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Invalid|Failure))(?::\s?(.*))?$")
 _PY_WARNING = re.compile(r"^\S.*?:\d+: (\w*Warning): (.*)$")
@@ -43,82 +41,6 @@ _LOADING_PREFIXES = ("Loading dataset config", "prepare images", "loading model"
                      "load StableDiffusion", "Loading settings", "Using DreamBooth", "Train with captions",
                      "Using v1 tokenizer", "Using v2 tokenizer", "prepare dataset", "Building ")
 _PREPARING_PRINTS = ("prepare optimizer", "import network module", "create LoRA", "enable LoRA")
-
-
-def _seconds(text: str) -> float | None:
-    if len(text) == 5 and text[2] == ":" and text[:2].isdigit() and text[3:].isdigit():
-        return float(int(text[:2]) * 60 + int(text[3:]))
-    if not text or "?" in text:
-        return None
-    total = 0
-    for part in text.split(":"):
-        if not part.isdigit():
-            return None
-        total = total * 60 + int(part)
-    return float(total)
-
-
-def _rate(value: str, unit: str) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    if unit == "it/s":
-        return number
-    return 1.0 / number if number > 0 else None
-
-
-def _split_bar(segment: str):
-    """``label: 50%|█████     | 2/4 [00:30<00:30, 15.38s/it, avr_loss=1.05]`` taken apart by hand
-    (faster than a regular expression, and this runs for every redraw):
-    (label, n, total, elapsed_s, remaining_s, items_per_s, postfix text) or None."""
-    segment = segment.rstrip()  # tqdm pads a shorter redraw with spaces to erase the longer one
-    bar = segment.find("%|")
-    if bar < 0 or not segment.endswith("]"):
-        return None
-    close = segment.find("|", bar + 2)
-    bracket = segment.find("[", close)
-    if close < 0 or bracket < 0:
-        return None
-    head = segment[:bar].rstrip()
-    i = len(head)
-    while i and head[i - 1].isdigit():
-        i -= 1
-    label = head[:i].strip()
-    if label.endswith(":"):
-        label = label[:-1].rstrip()
-    count, slash, total = segment[close + 1:bracket].strip().partition("/")
-    if not slash or not count.isdigit() or not total.isdigit():
-        return None
-    inside = segment[bracket + 1:-1]
-    times, comma, rest = inside.partition(", ")
-    elapsed, lt, remaining = times.partition("<")
-    if not comma or not lt:
-        return None
-    rate_text, comma, postfix = rest.partition(", ")
-    if rate_text.endswith("it/s"):
-        rate = _rate(rate_text[:-4], "it/s")
-    elif rate_text.endswith("s/it"):
-        rate = _rate(rate_text[:-4], "s/it")
-    else:
-        rate = None
-    return label, int(count), int(total), _seconds(elapsed), _seconds(remaining), rate, (postfix or None)
-
-
-def _postfix(text: str | None) -> dict:
-    if not text:
-        return {}
-    out: dict = {}
-    for item in text.split(", "):
-        key, sep, value = item.partition("=")
-        if not sep:
-            continue
-        key = key.strip()
-        try:
-            out[key] = float(value)
-        except ValueError:
-            out[key] = value.strip()
-    return out
 
 
 def _folded(text: str, width: int) -> bool:
@@ -438,13 +360,13 @@ class LogParser:
 
     # --- progress bars ------------------------------------------------------------------------
     def _progress_segment(self, segment: str, out: list) -> bool:
-        bar = _split_bar(segment)
+        bar = split_bar(segment)
         if bar is None:
-            m = _BAR_NO_TOTAL.match(segment) if segment.rstrip().endswith("]") else None
+            m = BAR_NO_TOTAL.match(segment) if segment.rstrip().endswith("]") else None
             if m is None:
                 return False
-            out.append(ev.Progress(m.group("label").strip(), int(m.group("n")), None,
-                                   _seconds(m.group("elapsed")), None, _rate(m.group("rate"), m.group("unit"))))
+            out.append(ev.Progress(m.group("label").strip(), int(m.group("n")), None, parse_seconds(m.group("elapsed")),
+                                   None, parse_rate(m.group("rate"), m.group("unit"))))
             return True
         label, n, total, elapsed, remaining, rate, raw_postfix = bar
         if label != "steps":
@@ -452,7 +374,7 @@ class LogParser:
                 label = self._phase_detail or ev.PHASE_LABELS.get(self.phase, "")
             out.append(ev.Progress(label, n, total, elapsed, remaining, rate))
             return True
-        postfix = _postfix(raw_postfix)
+        postfix = parse_postfix(raw_postfix)
         loss = postfix.get("avr_loss", postfix.get("loss"))
         loss = loss if isinstance(loss, float) else None
         lr = None
@@ -474,7 +396,7 @@ class LogParser:
             self._set_phase(ev.TRAINING, out)
         self.step = n
         out.append(ev.Step(n, total, elapsed, remaining, rate, loss, lr, postfix))
-        # tqdm redraws on update() with the previous postfix, then again on set_postfix() with the
+        # tqdm redraws on update() with the previous postfix, then again on setpostfix() with the
         # new one: a loss belongs to step n when the postfix changed or the step did not.
         if loss is not None and (raw_postfix != self._last_steps_postfix or n == self._last_steps_n):
             key = (n, loss)
