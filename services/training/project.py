@@ -33,6 +33,7 @@ from services.errors import FileAccessError, FileFormatError, UserInputError
 from services.training.families import Family, Mode
 from services.training.registry import registry
 from services.training.secrets import is_secret_key
+from services.training.value_types import normalise, type_problem
 from services.training.values import Resolved, flatten, resolve
 
 log = logging.getLogger(__name__)
@@ -287,6 +288,9 @@ class Project:
             raise UserInputError(f"{key} is a secret and is never stored in a project.",
                                  "Set it in the environment (HF_TOKEN, WANDB_API_KEY) or the system keyring.")
         value = _plain(value)
+        param = registry().find(key)
+        if param is not None and type_problem(param, value) is None:
+            value = normalise(param, value)
         if key == MODEL_PATH_KEY:
             self.model_path = value
             return
