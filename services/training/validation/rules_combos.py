@@ -146,7 +146,7 @@ def check_network(c: RuleContext) -> Iterator[Problem]:
                                        "the adapter's updates.", "Use an alpha at most equal to the dimension.")
     if algo in lycoris("loha", "lokr") and isinstance(dim, int) and dim > 64:
         yield warning("network_dim", f"LoHa and LoKr rarely need a dimension above 64 (it is {dim}).",
-                      "Try 16-32; LyCORIS warns about this too.")
+                      "Try 16-32, unless a huge value is meant to make LoKr full-rank.")
     if algo in ("dylora", *lycoris("dylora")):
         unit = c.v("network_args.unit") if algo == "dylora" else c.v("network_args.block_size")
         if isinstance(dim, int) and isinstance(unit, int) and unit and dim % unit:
