@@ -33,6 +33,7 @@ from services.errors import FileAccessError, FileFormatError, UserInputError
 from services.training.families import Family, Mode
 from services.training.registry import registry
 from services.training.secrets import is_secret_key
+from services.training.value_types import normalise, type_problem
 from services.training.values import Resolved, flatten, resolve
 
 log = logging.getLogger(__name__)
@@ -183,12 +184,30 @@ class Project:
         values = training.get("values", {})
         if not isinstance(values, (Table, dict)):
             raise FileFormatError(f"{where}: [training.values] must be a table.")
+        cleared = training.get("cleared", [])
+        if not isinstance(cleared, list) or not all(isinstance(k, str) for k in cleared):
+            raise FileFormatError(f"{where}: training.cleared must be a list of parameter names.")
+        texts = [("model", "path"), ("model", "variant"), ("training", "training_profile"),
+                 ("training", "memory_profile"), ("project", "name")]
+        for table, key in texts:
+            value = self._doc.get(table, {}).get(key)
+            if value is not None and not isinstance(value, str):
+                raise FileFormatError(f"{where}: {table}.{key} must be text.")
+        for sub, value in values.items():
+            if sub in ("network_args", "optimizer_args", "lr_scheduler_args", "accelerate") \
+                    and not isinstance(value, (Table, dict)):
+                raise FileFormatError(f"{where}: training.values.{sub} must be a table.")
         subsets = self._doc.get("dataset", {}).get("subsets", [])
         if not isinstance(subsets, (AoT, list)) or not all(isinstance(s, (Table, dict)) for s in subsets):
             raise FileFormatError(f"{where}: dataset.subsets must be a list of [[dataset.subsets]] tables.")
         for i, sub in enumerate(subsets):
             if not isinstance(sub.get("image_dir"), str):
                 raise FileFormatError(f"{where}: subset {i + 1} has no image_dir.")
+            if not isinstance(sub.get("values", {}), (Table, dict)):
+                raise FileFormatError(f"{where}: subset {i + 1}: values must be a table.")
+            for key in ("name", "class_tokens"):
+                if key in sub and not isinstance(sub[key], str):
+                    raise FileFormatError(f"{where}: subset {i + 1}: {key} must be text.")
             for key, kind in (("num_repeats", int), ("is_reg", bool), ("enabled", bool)):
                 if key in sub and (not isinstance(sub[key], kind) or (kind is int and isinstance(sub[key], bool))):
                     raise FileFormatError(f"{where}: subset {i + 1}: {key} must be a {kind.__name__}.")
@@ -287,6 +306,9 @@ class Project:
             raise UserInputError(f"{key} is a secret and is never stored in a project.",
                                  "Set it in the environment (HF_TOKEN, WANDB_API_KEY) or the system keyring.")
         value = _plain(value)
+        param = registry().find(key)
+        if param is not None and type_problem(param, value) is None:
+            value = normalise(param, value)
         if key == MODEL_PATH_KEY:
             self.model_path = value
             return

@@ -70,10 +70,11 @@ class RunFolder:
     problems: tuple = ()              # validation problems (warnings, infos; errors only with allow_errors)
 
     def launch_environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The full environment for the child: ``base`` (default os.environ) + ``env`` + the secrets."""
+        """The full environment for the child: ``base`` (default os.environ) + ``env`` + the secrets
+        (read from this process's environment or the system keyring, at launch time only)."""
         env = dict(os.environ if base is None else base)
         env.update(self.env)
-        env.update(secret_environment(env))
+        env.update(secret_environment())
         return env
 
 

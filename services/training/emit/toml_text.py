@@ -30,7 +30,12 @@ def quote(text: str) -> str:
 
 
 def key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else quote(name)
+    if _BARE_KEY.match(name):
+        return name
+    if any(ch in _ESCAPES or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        # the engine's parser keeps escapes in quoted keys literally, so such a key would change meaning
+        raise ValueError(f"the key {name!r} cannot be written so that sd-scripts reads it back unchanged")
+    return quote(name)
 
 
 def value(v: Any) -> str:

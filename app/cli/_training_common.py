@@ -1,0 +1,30 @@
+"""Shared bits of the training sub-commands (detect, validate, emit, import)."""
+
+from __future__ import annotations
+
+import os
+
+
+def print_problems(problems, *, stream=None) -> None:
+    import sys
+
+    stream = stream or sys.stdout
+    for problem in problems:
+        print(f"{problem.severity.value:7s} {problem.field}: {problem.message}", file=stream)
+        if problem.hint:
+            print(f"        -> {problem.hint}", file=stream)
+
+
+def backend_paths(args) -> tuple[str | None, str | None, str | None]:
+    """(sd-scripts folder, backend python, tokenizer cache): options, then the environment
+    (LORA_STUDIO_SDSCRIPTS, LORA_STUDIO_SDSCRIPTS_PYTHON), then Settings > Training backend."""
+    from services.paths import app_dirs
+    from services.settings import SettingsStore
+
+    settings = SettingsStore(app_dirs().config).load()
+    sd = getattr(args, "sd_scripts", None) or os.environ.get("LORA_STUDIO_SDSCRIPTS") or \
+        settings.backend.sd_scripts_dir or None
+    python = getattr(args, "python", None) or os.environ.get("LORA_STUDIO_SDSCRIPTS_PYTHON") or \
+        settings.backend.python or None
+    tokenizers = getattr(args, "tokenizer_cache", None) or settings.backend.tokenizer_cache_dir or None
+    return sd, python, tokenizers
