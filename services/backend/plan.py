@@ -58,6 +58,7 @@ class EngineSource:
 
     repository: str
     commit: str
+    custom: bool = False   # the user chose this source (a mirror, a fork): Update keeps it
 
     @property
     def kind(self) -> str:
@@ -113,8 +114,9 @@ class InstallPlan:
         """The same choices, with the engine the lock file now pins (Update)."""
         if self.engine.commit == lock.commit:
             return self
-        repository = self.engine.repository if self.engine.kind == "git" else lock.repository
-        return replace(self, engine=EngineSource(repository, lock.commit))
+        custom = self.engine.custom and self.engine.kind == "git"   # an archive holds one commit only
+        repository = self.engine.repository if custom else lock.repository
+        return replace(self, engine=EngineSource(repository, lock.commit, custom))
 
     def disk_estimate(self, root: Path) -> DiskEstimate:
         table = build_table()
@@ -139,7 +141,8 @@ class InstallPlan:
         torch_source = data.get("torch_source")
         return cls(base_python=data["base_python"], base_python_version=data.get("base_python_version", ""),
                    torch=TorchChoice.from_dict(data["torch"]),
-                   engine=EngineSource(data["engine"]["repository"], data["engine"]["commit"]),
+                   engine=EngineSource(data["engine"]["repository"], data["engine"]["commit"],
+                                       bool(data["engine"].get("custom", False))),
                    families=tuple(f for f in data.get("families", DEFAULT_FAMILIES) if f in FAMILIES),
                    bitsandbytes=bool(data.get("bitsandbytes", True)),
                    torch_source=WheelSource.from_dict(torch_source) if torch_source else None,
@@ -189,7 +192,7 @@ def make_plan(*, python: str = "", torch_override: str = "auto", families: tuple
         raise UserInputError(f"Unknown model family {unknown[0]!r}.", "Choose from: " + ", ".join(FAMILIES) + ".")
     return InstallPlan(
         base_python=candidate.path, base_python_version=candidate.version, torch=choice,
-        engine=EngineSource(engine_source or lock.repository, lock.commit),
+        engine=EngineSource(engine_source or lock.repository, lock.commit, custom=bool(engine_source)),
         families=tuple(families),
         bitsandbytes=choice.kind in ("cuda", "cpu") if bitsandbytes is None else bitsandbytes,
         torch_source=torch_source, packages_source=packages_source or WheelSource())
