@@ -39,6 +39,11 @@ class Session(QObject):
     status_message = Signal(str, int)
     # A LoraStudioError (or any exception) to show to the user.
     error_reported = Signal(object)
+    # --- Backend (issue 10) ---
+    # The training backend changed (installed, repaired, another one chosen): locate it again.
+    backend_changed = Signal()
+    # Someone asked for the backend setup (the Train menu, a preflight that found no backend).
+    backend_setup_requested = Signal()
 
     def __init__(self, settings: Settings, store: SettingsStore | None, dirs: AppDirs,
                  parent: QObject | None = None) -> None:
@@ -92,6 +97,19 @@ class Session(QObject):
         if modified != self._project_modified:
             self._project_modified = modified
             self.project_modified_changed.emit(modified)
+
+    # --- Backend (issue 10) ----------------------------------------------------------------
+    def request_backend_setup(self) -> None:
+        self.backend_setup_requested.emit()
+
+    def update_backend_settings(self, **values) -> None:
+        """Change fields of the [backend] settings (python, sd_scripts_dir, accepted_commit, ...)."""
+        for name, value in values.items():
+            if not hasattr(self.settings.backend, name):
+                raise AttributeError(f"the backend settings have no field {name!r}")
+            setattr(self.settings.backend, name, value)
+        self.save_settings()
+        self.backend_changed.emit()
 
     # --- feedback ------------------------------------------------------------------------
     def report_error(self, error: BaseException) -> None:
