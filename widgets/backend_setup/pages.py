@@ -218,14 +218,18 @@ class PlanPage(QWidget):
 
         for widget in (self.torch_combo, self.python_combo):
             widget.currentIndexChanged.connect(self.replan)
-        for box in (*self.family_boxes.values(), self.bnb, self.only_local, self.advanced):
+        for box in (*self.family_boxes.values(), self.only_local, self.advanced):
             box.toggled.connect(self.replan)
         for edit in (self.engine_source, self.torch_source, self.packages_source):
             edit.editingFinished.connect(self.replan)
         self.python_browse.clicked.connect(self._browse_python)
-        self._bnb_touched = False
-        self.bnb.clicked.connect(lambda: setattr(self, "_bnb_touched", True))
+        self._bnb_touched = False   # until the user clicks it, the plan's default (on for CUDA and CPU) shows
+        self.bnb.clicked.connect(self._bnb_clicked)
         self.set_detecting()
+
+    def _bnb_clicked(self) -> None:
+        self._bnb_touched = True
+        self.replan()
 
     def set_detecting(self) -> None:
         self.detecting.show()

@@ -195,6 +195,7 @@ class ProgressPage(QWidget):
         if at_end:
             self.log.moveCursor(QTextCursor.MoveOperation.End)
             self.log.ensureCursorVisible()
+            self.log.horizontalScrollBar().setValue(0)   # long pip lines must not scroll the view sideways
 
     def _tick(self) -> None:
         total = time.monotonic() - self._started
@@ -217,6 +218,8 @@ class SummaryPage(QWidget):
         layout.addWidget(self.title)
         self.verdict = label("", wrap=True)
         layout.addWidget(self.verdict)
+        self.runtime_line = label("", "muted", wrap=True, selectable=True)
+        layout.addWidget(self.runtime_line)
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.checks_host = QWidget()
         self.checks = QGridLayout(self.checks_host)
@@ -269,8 +272,9 @@ class SummaryPage(QWidget):
                 "Repair re-runs only the steps that fix them." if report.runtime.managed and report.repair_steps()
                 else "The hints below say what to do.")
             role = "error"
-        self.verdict.setText(f"{text}\n{report.runtime.summary()}")
+        self.verdict.setText(text)
         set_role(self.verdict, role)
+        self.runtime_line.setText(report.runtime.summary())
         order = {"error": 0, "warning": 1, "ok": 2, "info": 3}
         for row, check in enumerate(sorted(report.checks, key=lambda c: order.get(c.status, 4))):
             title = label(check.title, wrap=False)
