@@ -270,9 +270,11 @@ class BackendSetupDialog(QDialog):
                   on_success=self.existing_page.show_found, progress=False)
 
     def _use_existing(self, found, accept: bool) -> None:
+        from services.backend.runtime import ACCEPT_UNKNOWN
+
         self.session.update_backend_settings(
             python=found.python, sd_scripts_dir=found.sd_scripts,
-            accepted_commit=found.commit if accept and not found.is_pinned else "")
+            accepted_commit="" if found.is_pinned or not accept else (found.commit or ACCEPT_UNKNOWN))
         self.verify()
 
     def _open_logs(self) -> None:

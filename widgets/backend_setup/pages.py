@@ -145,12 +145,20 @@ class PlanPage(QWidget):
         self.torch_combo = QComboBox()
         for key, text in TORCH_CHOICES:
             self.torch_combo.addItem(text, key)
-        form.addRow("PyTorch build:", self.torch_combo)
+        torch_box = QWidget()
+        torch_column = QVBoxLayout(torch_box)
+        torch_column.setContentsMargins(0, 0, 0, 0)
+        torch_column.setSpacing(3)
+        combo_row = QHBoxLayout()
+        combo_row.addWidget(self.torch_combo)
+        combo_row.addStretch(1)
+        torch_column.addLayout(combo_row)
         self.torch_reason = label("", "muted", wrap=True)
         self.torch_warnings = label("", "warning", wrap=True)
         for wide in (self.torch_reason, self.torch_warnings):
-            wide.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-            form.addRow("", wide)
+            wide.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+            torch_column.addWidget(wide)
+        form.addRow("PyTorch build:", torch_box)
         python_row = QHBoxLayout()
         self.python_combo = QComboBox()
         self.python_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -410,11 +418,10 @@ class ExistingPage(QWidget):
             lines.append(found.problem)
         self.result.setText("\n".join(lines))
         set_role(self.result, "error" if found.problem else ("ok" if found.is_pinned else "warning"))
-        self.accept_commit.setVisible(found.usable and not found.is_pinned and bool(found.commit))
+        self.accept_commit.setVisible(found.usable and not found.is_pinned)
         self._update_use()
 
     def _update_use(self) -> None:
         found = self.found
-        ok = found is not None and found.usable and (found.is_pinned or (self.accept_commit.isChecked()
-                                                                         and bool(found.commit)))
+        ok = found is not None and found.usable and (found.is_pinned or self.accept_commit.isChecked())
         self.use_button.setEnabled(ok)
