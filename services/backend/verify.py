@@ -205,8 +205,8 @@ def _torchvision_check(probe: dict, managed: bool, plan: InstallPlan | None) -> 
         index = plan.effective_torch_source.describe() if plan is not None else "the index torch came from"
         message = (f"torchvision {vision.get('version')} is built for another torch than {torch_version} "
                    f"(its operators do not load: {error.splitlines()[0][:160]})")
-        hint = (f"torchvision must come from the same place as torch ({index}); PyPI's Linux wheels are CUDA "
-                "builds. " + (REPAIR_HINT if managed else "Reinstall torchvision from torch's index."))
+        hint = (f"torchvision must come from the same index as torch (here: {index}); PyPI's Linux wheels are "
+                "CUDA builds. " + (REPAIR_HINT if managed else "Reinstall torchvision from torch's index."))
     else:
         message = f"torchvision cannot be imported: {error.splitlines()[0][:200]}"
         hint = REPAIR_HINT if managed else "Install torchvision matching torch in that environment."
@@ -242,9 +242,11 @@ def _parser_checks(probe: dict, managed: bool) -> list[Check]:
     vision = [n for n, r in failed.items() if "torchvision" in str(r.get("error")) + str(r.get("traceback_tail", ""))
               and not r.get("missing_module")]
     if vision:
+        which = f"all {len(scripts)}" if len(vision) == len(scripts) else \
+            f"{len(vision)} of {len(scripts)} ({', '.join(vision)})"
         checks.append(Check("parsers.torchvision", "Training scripts", ERROR,
-                            f"{len(vision)} of {len(scripts)} cannot be imported because torchvision does not load: "
-                            + ", ".join(vision), "See the torchvision check.", "torch" if managed else ""))
+                            f"{which} cannot be imported because torchvision does not load",
+                            "See the torchvision check.", "torch" if managed else ""))
     modules: dict[str, list[str]] = {}
     for name, result in failed.items():
         if result.get("missing_module"):
@@ -424,7 +426,8 @@ def verify_runtime(settings=None, *, plan: InstallPlan | None = None, layout: Ru
 def _finish(report: VerifyReport, began: float, layout: RuntimeLayout, save: bool) -> VerifyReport:
     report.seconds = time.monotonic() - began
     # A step found not current and a check that says precisely why (from the probe): keep the latter.
-    explained = {c.repair for c in report.checks if c.status == ERROR and c.repair and not c.id.startswith("step.")}
+    explained = {c.repair for c in report.checks if c.status in (ERROR, WARNING) and c.repair
+                 and not c.id.startswith("step.")}
     report.checks = [c for c in report.checks if not (c.id.startswith("step.") and c.repair in explained
                                                         and c.message.startswith("what it was installed from"))]
     if save and report.runtime.managed and layout.state.is_dir():

@@ -107,7 +107,7 @@ def test_repair_from_the_status_page(wizard, qtbot, installed):
     runtime.managed_layout().accelerate_config.unlink()
     wizard.show_status()
     page = wizard.status_page
-    assert page.state.text() == "The training backend is installed." and page.repair_button.isVisible()
+    assert page.state.text() == "The training backend is installed and verified." and page.repair_button.isVisible()
     page.repair_button.click()
     qtbot.waitUntil(lambda: wizard.pages.currentWidget() is wizard.summary_page, timeout=LONG)
     rows = wizard.progress_page.rows

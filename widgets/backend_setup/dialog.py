@@ -80,9 +80,9 @@ class BackendSetupDialog(QDialog):
     def show_status(self) -> None:
         from services.backend.verify import last_report
 
-        last = last_report(managed_layout(self.session.dirs.data))
-        self.status_page.show_runtime(self.runtime(), last.get("summary") if last else None,
-                                      self.session.settings.backend.offer_setup_at_start, self.first_start)
+        rt = self.runtime()
+        last = last_report(managed_layout(self.session.dirs.data)) if rt.managed else None
+        self.status_page.show_runtime(rt, last, self.session.settings.backend.offer_setup_at_start, self.first_start)
         self.pages.setCurrentWidget(self.status_page)
 
     def show_plan(self) -> None:

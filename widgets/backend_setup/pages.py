@@ -84,14 +84,23 @@ class StatusPage(QWidget):
         self.offer_at_start.toggled.connect(self.offer_at_start_changed.emit)
         layout.addWidget(self.offer_at_start)
 
-    def show_runtime(self, rt, last_summary: str | None, offer_at_start: bool, first_start: bool = False) -> None:
+    def show_runtime(self, rt, last: dict | None, offer_at_start: bool, first_start: bool = False) -> None:
+        """``last``: the last verification report (as saved), or None."""
+        verified_ok = bool(last and last.get("ok"))
         headline = {"found": "The training backend is installed.",
                     "version": "The training backend uses another sd-scripts commit than this LoRA Studio pins.",
                     "missing": "No training backend is installed yet."}[rt.state]
+        role = {"found": "ok", "version": "warning", "missing": "warning"}[rt.state]
         if rt.state == "missing" and rt.problems and "did not finish" in rt.problems[0]:
             headline = "The installation of the training backend did not finish."
+        elif rt.state == "found" and last is not None and not verified_ok:
+            headline = "The training backend is installed, but its last verification found problems."
+            role = "error"
+        elif rt.state == "found" and verified_ok:
+            headline = "The training backend is installed and verified."
         self.state.setText(headline)
-        set_role(self.state, {"found": "ok", "version": "warning", "missing": "warning"}[rt.state])
+        set_role(self.state, role)
+        last_summary = last.get("summary") if last else None
         self.intro.setVisible(first_start or rt.state == "missing")
         nothing = rt.state == "missing" and bool(rt.problems) and rt.problems[0] == NOT_INSTALLED
         if nothing:
@@ -114,6 +123,8 @@ class StatusPage(QWidget):
         self.install_button.setText("Install…" if nothing else "Install again…" if rt.state == "found"
                                     else "Continue installing…" if rt.managed else "Install the managed backend…")
         self.install_button.setDefault(rt.state == "missing")
+        self.repair_button.setDefault(rt.state == "found" and last is not None and not verified_ok)
+        self.verify_button.setDefault(rt.state == "found" and (last is None or verified_ok))
         self.verify_button.setEnabled(not nothing)
         self.repair_button.setVisible(rt.managed and not nothing)
         self.update_button.setVisible(rt.managed and rt.state == "version")
