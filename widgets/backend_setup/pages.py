@@ -77,6 +77,7 @@ class StatusPage(QWidget):
                             (self.repair_button, self.repair_requested), (self.update_button, self.update_requested),
                             (self.existing_button, self.existing_requested)):
             button.clicked.connect(sig.emit)
+            button.setAutoDefault(False)   # the one that fits the state is made the default, not the focused one
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -126,6 +127,9 @@ class StatusPage(QWidget):
         self.repair_button.setDefault(rt.state == "found" and last is not None and not verified_ok)
         self.verify_button.setDefault(rt.state == "found" and (last is None or verified_ok))
         self.verify_button.setEnabled(not nothing)
+        for button in (self.install_button, self.repair_button, self.verify_button):
+            if button.isDefault():
+                button.setFocus()
         self.repair_button.setVisible(rt.managed and not nothing)
         self.update_button.setVisible(rt.managed and rt.state == "version")
         self.offer_at_start.setVisible(rt.state == "missing")
