@@ -38,6 +38,7 @@ STEP_IDS = ("venv", "torch", "engine", "requirements", "workers", "accelerate", 
 # A file every sd-scripts checkout has; its absence means the folder is not sd-scripts.
 ENGINE_PROBE_FILE = "train_network.py"
 
+NOT_INSTALLED = "no backend is installed yet"
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
@@ -59,7 +60,10 @@ class EngineLock:
 
 
 def lock_path() -> Path:
-    return repo_root() / "vendor" / LOCK_FILE
+    """vendor/sd-scripts.lock, or the file ``LORA_STUDIO_ENGINE_LOCK`` names (a developer trying a
+    newer engine commit before changing the shipped lock; the tests)."""
+    override = os.environ.get("LORA_STUDIO_ENGINE_LOCK", "").strip()
+    return Path(override) if override else repo_root() / "vendor" / LOCK_FILE
 
 
 def read_lock(path: Path | None = None) -> EngineLock:
@@ -83,10 +87,19 @@ def read_lock(path: Path | None = None) -> EngineLock:
                       branch=str(table.get("branch", "")), summary=str(table.get("summary", "")))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
+def _read_lock_cached(path: str, mtime_ns: int) -> EngineLock:
+    return read_lock(Path(path))
+
+
 def pinned() -> EngineLock:
-    """The lock shipped with this LoRA Studio (read once)."""
-    return read_lock()
+    """The engine this LoRA Studio pins (read again only when the lock file changes)."""
+    path = lock_path()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return read_lock(path)  # raises the clear error
+    return _read_lock_cached(str(path), mtime)
 
 
 # --- the managed runtime's folders ---------------------------------------------------------
@@ -288,6 +301,17 @@ class BackendRuntime:
         return out
 
 
+def managed_settings(settings):
+    """The same backend settings with the interpreter and folder cleared: the managed runtime
+    (keeps the tokenizer cache the user chose)."""
+    from dataclasses import replace
+
+    backend = getattr(settings, "backend", settings)
+    if backend is None:
+        return None
+    return replace(backend, python="", sd_scripts_dir="")
+
+
 def locate(settings=None, *, data_dir: Path | None = None, lock: EngineLock | None = None) -> BackendRuntime:
     """Describe the backend runtime the settings point to (``BackendSettings`` or the whole
     ``Settings``; None: the managed one). File-system reads only."""
@@ -304,17 +328,19 @@ def locate(settings=None, *, data_dir: Path | None = None, lock: EngineLock | No
     managed = not python_setting and not scripts_setting
     problems: list[str] = []
 
+    nothing = False
     if managed:
         states = {step: step_status(layout, step) for step in STEP_IDS}
-        if all(s == "absent" for s in states.values()) and not python.exists():
-            problems.append("no backend is installed yet")
+        nothing = all(s == "absent" for s in states.values()) and not python.exists()
+        if nothing:
+            problems.append(NOT_INSTALLED)
         else:
             unfinished = [s for s, st in states.items() if st != "done"]
             if unfinished:
                 problems.append("the installation did not finish (still to do: " + ", ".join(unfinished) + ")")
-    if not python.is_file():
+    if not nothing and not python.is_file():
         problems.append(f"the interpreter {python} does not exist")
-    if not (scripts / ENGINE_PROBE_FILE).is_file():
+    if not nothing and not (scripts / ENGINE_PROBE_FILE).is_file():
         problems.append(f"{scripts} is not an sd-scripts folder (it has no {ENGINE_PROBE_FILE})")
 
     commit, source = read_commit(scripts) if scripts.is_dir() else (None, "unknown")
