@@ -219,13 +219,15 @@ def _use(args, store, settings) -> int:
     if not found.usable:
         raise UserInputError(found.problem, "Choose the Python of that installation's environment and its "
                                             "sd-scripts folder.")
+    from services.backend.runtime import ACCEPT_UNKNOWN
+
     if not found.is_pinned and not args.accept:
         raise UserInputError(f"That sd-scripts is at {found.commit or 'an unknown commit'}, not at the pinned "
                              f"{found.pinned[:8]}.", "Add --accept to use it anyway (LoRA Studio is tested with "
                                                      "the pinned commit only).")
     settings.backend.python = found.python
     settings.backend.sd_scripts_dir = found.sd_scripts
-    settings.backend.accepted_commit = found.commit if (args.accept and found.commit and not found.is_pinned) else ""
+    settings.backend.accepted_commit = "" if found.is_pinned else (found.commit or ACCEPT_UNKNOWN)
     store.save(settings)
     print("Saved. Run `lora-studio backend verify` to check it.")
     return 0

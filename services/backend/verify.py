@@ -398,7 +398,7 @@ def verify_runtime(settings=None, *, plan: InstallPlan | None = None, layout: Ru
 
     minor = tuple(int(p) for p in str(python.get("version", "0.0")).split(".")[:2])
     if SUPPORTED_PYTHON[0] <= minor <= SUPPORTED_PYTHON[1]:
-        checks.append(Check("python", "Python", OK, f"Python {python.get('version')} ({python.get('executable')})"))
+        checks.append(Check("python", "Python", OK, f"{python.get('version')} ({python.get('executable')})"))
     else:
         checks.append(Check("python", "Python", ERROR, f"Python {python.get('version')} is not supported "
                             f"({supported_python_text()})", REPAIR_HINT if managed else "", "venv" if managed else ""))

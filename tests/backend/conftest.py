@@ -70,7 +70,8 @@ def build_wheelhouse(folder: Path, *, torch_build: str = "cpu", cuda: str | None
         if name in ("torch", "torchvision", "bitsandbytes", "voluptuous"):
             continue
         pins = [s.version for r in reqs for s in r.specifier if s.operator == "=="]
-        version = next((v for v in [*pins, "999999.0"] if all(r.specifier.contains(Version(v)) for r in reqs)), "999999.0")
+        candidates = [*pins, "999999.0"]
+        version = next((v for v in candidates if all(r.specifier.contains(Version(v)) for r in reqs)), "999999.0")
         extras = sorted({e for r in reqs for e in r.extras})
         write_wheel(folder, name, version, {}, summary="TEST DOUBLE (empty stand-in)",
                     requires=[f'torch; extra == "{e}"' for e in extras])

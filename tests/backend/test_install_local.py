@@ -14,7 +14,7 @@ from services.backend.steps import STEPS
 
 
 def test_install_from_local_sources_verifies(installed_template):
-    home, plan, result, recorder = installed_template
+    home, _plan, result, recorder = installed_template
     assert result.error is None, (result.error, result.error and result.error.details)
     assert [s.step for s in result.steps] == [s.id for s in STEPS] + ["verify"]
     assert all(s.outcome == "done" for s in result.steps), result.steps

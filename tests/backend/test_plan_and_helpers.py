@@ -13,7 +13,7 @@ from conftest import base_python
 from services.backend.plan import EngineSource, InstallPlan, WheelSource, load_plan, make_plan, save_plan
 from services.backend.proc import CancelToken, run_streaming
 from services.backend.runtime import EngineLock, managed_layout
-from services.backend.torch_choice import GpuFacts, HardwareFacts, choose_torch
+from services.backend.torch_choice import GpuFacts, HardwareFacts
 from services.errors import BackendError, OperationCancelled, UserInputError
 
 

@@ -112,7 +112,8 @@ def test_an_unreachable_hub_is_found_out_once_and_quickly(tmp_path, monkeypatch)
     monkeypatch.setattr("huggingface_hub.hf_hub_download", must_not_download)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")   # the discard port: refused at once
     report = tc.fill(tmp_path, ["sd3", "sd2"], hf_cache=tmp_path / "hf", offline=False)
-    assert {r for r, _ in report.filled} == {"openai/clip-vit-large-patch14", "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"}
+    assert {r for r, _ in report.filled} == {"openai/clip-vit-large-patch14",
+                                             "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"}
     reasons = dict(report.missing)
     assert set(reasons) == {"google/t5-v1_1-xxl", "stabilityai/stable-diffusion-2"}
     assert all("http://127.0.0.1:9 cannot be reached" in r for r in reasons.values())
