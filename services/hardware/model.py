@@ -68,6 +68,10 @@ class GpuReading:
         known = [p.used_bytes for p in self.processes if p.pid in pids and p.used_bytes is not None]
         return sum(known) if known else None
 
+    def runs_on(self, pids: set[int]) -> bool:
+        """Whether any of the processes holds memory on this GPU (even an unknown amount)."""
+        return any(p.pid in pids for p in self.processes)
+
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["processes"] = [dataclasses.asdict(p) for p in self.processes]

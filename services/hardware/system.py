@@ -48,13 +48,28 @@ class SystemSampler:
 
     def __init__(self) -> None:
         self._processes: dict[int, psutil.Process] = {}
-        psutil.cpu_percent(None)  # the first call only sets the starting point
+        self._last_times = psutil.cpu_times()
+
+    def _cpu_percent(self) -> float:
+        # Measured here from psutil.cpu_times() deltas rather than with psutil.cpu_percent(), which
+        # keys its state by threading.current_thread() and so registers a phantom Python thread
+        # when called from a QThread.
+        now = psutil.cpu_times()
+        before, self._last_times = self._last_times, now
+        idle_fields = ("idle", "iowait")
+        idle = sum(getattr(now, f, 0.0) - getattr(before, f, 0.0) for f in idle_fields)
+        total = sum(now) - sum(before)
+        # guest time is already counted in user time on Linux
+        total -= sum(getattr(now, f, 0.0) - getattr(before, f, 0.0) for f in ("guest", "guest_nice"))
+        if total <= 0:
+            return 0.0
+        return max(0.0, min(100.0, 100.0 * (total - idle) / total))
 
     def read(self, watched_pids: frozenset[int] = frozenset()) -> SystemReading:
         memory = psutil.virtual_memory()
         rss, cpu = self._watched(watched_pids)
         return SystemReading(
-            cpu_percent=float(psutil.cpu_percent(None)), memory_used=int(memory.total - memory.available),
+            cpu_percent=self._cpu_percent(), memory_used=int(memory.total - memory.available),
             memory_total=int(memory.total), memory_available=int(memory.available),
             swap_used=int(psutil.swap_memory().used), process_memory=rss, process_cpu_percent=cpu)
 

@@ -3,8 +3,8 @@
 Used by the memory-profile suggestion and the training preflight. Detection wins when it found a
 GPU with a known memory size (the largest one: that is the one a single-GPU run should use); when
 it found none (no driver, an Intel GPU whose size the driver does not publish, a machine being
-prepared for a GPU it does not have yet), the user's own figure from Settings > Hardware
-(``settings.hardware.stated_vram_gb``) is used, and said to be stated.
+prepared for a GPU it does not have yet), the user's own figure (``settings.hardware.stated_vram_gb``,
+set from the GPU monitor panel) is used, and said to be stated.
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ def vram_available(gpus: list[GpuInfo] | HardwareSnapshot | None, stated_gb: flo
         return VramAvailability(gb, DETECTED, best.name, f"{best.name}: {gb:g} GB of VRAM detected{more}.")
     if stated_gb and stated_gb > 0:
         return VramAvailability(float(stated_gb), STATED, "",
-                                f"{stated_gb:g} GB of VRAM, as stated in Settings (no GPU memory was detected).")
+                                f"{stated_gb:g} GB of VRAM, as you stated it (no GPU memory was detected).")
     if gpus:
         return VramAvailability(None, UNKNOWN, gpus[0].name,
                                 f"{gpus[0].name}: its driver does not report the memory size; "
-                                "state it in Settings > Hardware.")
-    return VramAvailability(None, UNKNOWN, "", "No GPU detected; if this machine has one, state its VRAM in "
-                                               "Settings > Hardware.")
+                                "state it in the GPU monitor panel.")
+    return VramAvailability(None, UNKNOWN, "", "No GPU detected; to plan for a GPU, state its VRAM in the "
+                                               "GPU monitor panel.")
 
 
 def detected_or_stated_vram(settings, snapshot: HardwareSnapshot | None = None) -> VramAvailability:

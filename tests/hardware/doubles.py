@@ -24,8 +24,10 @@ class ScriptedGpuProvider:
     vendor = NVIDIA
 
     def __init__(self, count: int = 1, *, name: str = "scripted", memory_gb: float = 24.0,
-                 run_vram: int = 6 * GIB, fail_open: bool = False, fail_read_after: int | None = None) -> None:
+                 run_vram: int = 6 * GIB, fail_open: bool = False, fail_read_after: int | None = None,
+                 first_bus: int = 1) -> None:
         self.name = name
+        self.first_bus = first_bus
         self.count = count
         self.memory = int(memory_gb * GIB)
         self.run_vram = run_vram
@@ -45,7 +47,8 @@ class ScriptedGpuProvider:
     def devices(self) -> list[GpuInfo]:
         return [GpuInfo(key=f"{self.name}:{i}", vendor=self.vendor, index=i, name=f"Scripted GPU {i}",
                         provider=self.name, memory_total=self.memory, driver="scripted 1.0", cuda_version="12.4",
-                        compute_capability="8.9", pci_bus=f"0000:0{i + 1}:00.0", power_limit_w=300.0)
+                        compute_capability="8.9", pci_bus=f"0000:{i + self.first_bus:02x}:00.0",
+                        power_limit_w=300.0)
                 for i in range(self.count)]
 
     def reading(self, i: int, tick: int, watched: frozenset[int]) -> GpuReading:
@@ -53,7 +56,8 @@ class ScriptedGpuProvider:
         processes = tuple(ProcessMemory(pid, self.run_vram) for pid in sorted(watched)) if i == 0 else ()
         return GpuReading(
             key=f"{self.name}:{i}", utilisation=round(50 + 45 * math.sin(phase), 1),
-            memory_used=int(self.memory * (0.45 + 0.3 * math.sin(phase / 2))), memory_total=self.memory,
+            memory_used=int(self.memory * (0.2 + 0.15 * math.sin(phase / 2))) + self.run_vram * len(processes),
+            memory_total=self.memory,
             temperature_c=round(60 + 15 * math.sin(phase / 3), 1), power_w=round(180 + 100 * math.sin(phase), 1),
             power_limit_w=300.0, clock_graphics_mhz=2100, clock_memory_mhz=10500, processes=processes)
 

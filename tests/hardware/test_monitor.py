@@ -123,7 +123,7 @@ def test_vram_detected_wins_and_picks_the_largest():
 def test_vram_stated_when_nothing_is_detected_and_unknown_otherwise():
     stated = vram_available([], stated_gb=12)
     assert (stated.gb, stated.source, stated.known) == (12.0, STATED, True)
-    assert "as stated in Settings" in stated.message
+    assert "as you stated it" in stated.message
     unsized = vram_available([_gpu("Arc", None)], stated_gb=0)
     assert (unsized.gb, unsized.source, unsized.device) == (None, UNKNOWN, "Arc")
     assert vram_available([_gpu("Arc", None)], stated_gb=16).source == STATED
