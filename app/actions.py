@@ -59,6 +59,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Freeze the current project into a run that waits its turn", separator_before=True),
     ActionSpec("train.history", "Train", "Run &history…", "dock.training.show_history", "",
                "Every run, reopenable"),
+    # --- Backend (issue 10)
+    ActionSpec("train.backend_setup", "Train", "Training &backend…", "session.request_backend_setup",
+               tip="Install, verify or repair the training engine (sd-scripts), or choose an existing one",
+               separator_before=True),
     # Help
     ActionSpec("help.demo", "Help", "Open &demo dataset", "window.open_demo",
                tip="Create a small sample dataset and open it"),

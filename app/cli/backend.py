@@ -51,6 +51,8 @@ def register(sub, name: str) -> None:
     add("repair", "re-run only what verification finds broken")
     add("update", "move the managed backend to the engine commit this LoRA Studio pins")
     add("info", "where the backend is, what it is, and how its installation went")
+    tokenizers = add("tokenizers", "fill the tokenizer cache sd-scripts reads (downloads while online)")
+    tokenizers.add_argument("--families", default="sd1,sdxl", help="sd1,sd2,sdxl,sd3,flux (default sd1,sdxl)")
     use = add("use", "use an existing sd-scripts installation (for example kohya_ss's) instead of the managed one")
     use.add_argument("--python", default="", help="that installation's Python (e.g. kohya_ss/venv/bin/python)")
     use.add_argument("--sd-scripts", default="", help="its sd-scripts folder (e.g. kohya_ss/sd-scripts)")
@@ -217,15 +219,46 @@ def _use(args, store, settings) -> int:
     if not found.usable:
         raise UserInputError(found.problem, "Choose the Python of that installation's environment and its "
                                             "sd-scripts folder.")
+    from services.backend.runtime import ACCEPT_UNKNOWN
+
     if not found.is_pinned and not args.accept:
         raise UserInputError(f"That sd-scripts is at {found.commit or 'an unknown commit'}, not at the pinned "
                              f"{found.pinned[:8]}.", "Add --accept to use it anyway (LoRA Studio is tested with "
                                                      "the pinned commit only).")
     settings.backend.python = found.python
     settings.backend.sd_scripts_dir = found.sd_scripts
-    settings.backend.accepted_commit = found.commit if (args.accept and found.commit and not found.is_pinned) else ""
+    settings.backend.accepted_commit = "" if found.is_pinned else (found.commit or ACCEPT_UNKNOWN)
     store.save(settings)
     print("Saved. Run `lora-studio backend verify` to check it.")
+    return 0
+
+
+def _tokenizers(args, settings) -> int:
+    from services.backend.plan import FAMILIES
+    from services.backend.runtime import locate, managed_layout
+    from services.backend.tokenizer_cache import MISSING_HINT, fill, missing_message
+    from services.errors import UserInputError
+
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise UserInputError(f"Unknown model family {unknown[0]!r}.", "Choose from: " + ", ".join(FAMILIES) + ".")
+    cache = locate(settings).tokenizer_cache_dir
+    report = fill(cache, families, hf_cache=managed_layout().downloads / "hf", log_line=print)
+    if args.json:
+        print(json.dumps({"cache": str(cache), "filled": report.filled, "already": report.already,
+                          "missing": report.missing}, indent=1))
+    else:
+        for repo_id, source in report.filled:
+            print(f"filled   {repo_id} ({source})")
+        for repo_id in report.already:
+            print(f"present  {repo_id}")
+        for repo_id, reason in report.missing:
+            print(f"missing  {repo_id} ({reason})")
+    if report.missing:
+        print(f"warning: {missing_message([m for m, _ in report.missing], families)}\nhint: {MISSING_HINT}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -241,6 +274,8 @@ def run(args) -> int:
         return _info(args, settings)
     if action == "use":
         return _use(args, store, settings)
+    if action == "tokenizers":
+        return _tokenizers(args, settings)
     reporter = TerminalReporter(out=sys.stderr if args.json else sys.stdout)
     if action == "verify":
         print("Verifying the training backend (this runs its Python; it can take a minute)...",

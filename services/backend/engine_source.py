@@ -81,7 +81,9 @@ class EngineFetcher:
     def _git(self, *args: str, cwd: Path | None = None, check: bool = True) -> int:
         code = run_streaming(["git", *args], cwd=cwd, env=_git_env(), cancel=self.cancel, on_line=self.log)
         if check and code != 0:
-            raise BackendError(f"git {args[0]} failed (exit code {code}).",
+            command = next((a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] != "-c")),
+                           args[0])
+            raise BackendError(f"git {command} failed (exit code {code}).",
                                "See the log above; check the network connection and run the setup again.")
         return code
 
@@ -94,8 +96,21 @@ class EngineFetcher:
             self._git("init", "--quiet", cwd=partial)
             self._git("remote", "add", "origin", repository, cwd=partial)
             self._fetch_commit(commit, partial)
+        self._checkout(commit, partial)
+
+    def _checkout(self, commit: str, repo: Path) -> None:
+        """Check out ``commit``. A source that lacks some files' contents (a partial clone made
+        without large files) makes git complain and exit non-zero while HEAD does move: that is
+        judged by where HEAD is, and the files left out are reported (see ``_finish``)."""
         self.progress(None, f"Checking out {commit[:8]}")
-        self._git("-c", "advice.detachedHead=false", "checkout", "--force", "--detach", commit, cwd=partial)
+        code = self._git("-c", "advice.detachedHead=false", "checkout", "--force", "--detach", commit, cwd=repo,
+                         check=False)
+        if read_commit(repo)[0] != commit:
+            raise BackendError(f"git checkout of {commit[:8]} failed (exit code {code}).",
+                               "See the log above; check that the engine source has this commit.")
+        if code != 0:
+            self.log("git reported errors, but the commit is checked out; the files it could not write are "
+                     "listed below")
 
     def _fetch_commit(self, commit: str, repo: Path) -> None:
         self.progress(None, f"Fetching {commit[:8]}")
@@ -115,7 +130,7 @@ class EngineFetcher:
                     self._git("fetch", "--no-tags", "origin", cwd=dest)
                 else:
                     self._fetch_commit(commit, dest)
-            self._git("-c", "advice.detachedHead=false", "checkout", "--force", "--detach", commit, cwd=dest)
+            self._checkout(commit, dest)
         except BackendError as exc:
             self.log(f"updating the existing checkout failed ({exc.message}); cloning it afresh")
             return False

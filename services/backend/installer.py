@@ -170,11 +170,9 @@ class Installer:
                 result.steps.append(StepOutcome(step.id, step.title, "skipped", 0.0, "already done"))
                 self.reporter.step_finished(step.id, "skipped", 0.0, "already done")
                 continue
-            self.reporter.step_started(step.id, step.title)
-            ctx.log(f"{step.title}: {'repairing' if step.id in force and current else why}")
             began = time.monotonic()
             try:
-                run_step(step, ctx)
+                run_step(step, ctx, reason="repairing" if step.id in force and current else why)
             except OperationCancelled:
                 seconds = time.monotonic() - began
                 result.cancelled = True

@@ -42,9 +42,20 @@ class WheelSource:
     def describe(self) -> str:
         if self.no_index:
             return "local wheels in " + ", ".join(self.find_links)
-        parts = [self.index_url or "PyPI (pip's configuration)"]
-        parts += list(self.extra_index_urls) + [f"and {link}" for link in self.find_links]
-        return " ".join(parts)
+        parts = [self.index_url or "pip's configured index", *self.extra_index_urls]
+        return ", ".join(parts) + "".join(f" and {link}" for link in self.find_links)
+
+    @classmethod
+    def from_text(cls, text: str, only_local: bool = False) -> WheelSource | None:
+        """What a person types: a folder of wheels or an index URL; empty = the default (None),
+        or no index at all when ``only_local``."""
+        text = text.strip()
+        if not text:
+            return cls(no_index=True) if only_local else None
+        folder = Path(text).expanduser()
+        if folder.is_dir():
+            return cls(find_links=(str(folder),), no_index=only_local)
+        return cls(index_url=text)
 
     @classmethod
     def from_dict(cls, data: dict) -> WheelSource:
@@ -58,6 +69,7 @@ class EngineSource:
 
     repository: str
     commit: str
+    custom: bool = False   # the user chose this source (a mirror, a fork): Update keeps it
 
     @property
     def kind(self) -> str:
@@ -113,8 +125,9 @@ class InstallPlan:
         """The same choices, with the engine the lock file now pins (Update)."""
         if self.engine.commit == lock.commit:
             return self
-        repository = self.engine.repository if self.engine.kind == "git" else lock.repository
-        return replace(self, engine=EngineSource(repository, lock.commit))
+        custom = self.engine.custom and self.engine.kind == "git"   # an archive holds one commit only
+        repository = self.engine.repository if custom else lock.repository
+        return replace(self, engine=EngineSource(repository, lock.commit, custom))
 
     def disk_estimate(self, root: Path) -> DiskEstimate:
         table = build_table()
@@ -139,7 +152,8 @@ class InstallPlan:
         torch_source = data.get("torch_source")
         return cls(base_python=data["base_python"], base_python_version=data.get("base_python_version", ""),
                    torch=TorchChoice.from_dict(data["torch"]),
-                   engine=EngineSource(data["engine"]["repository"], data["engine"]["commit"]),
+                   engine=EngineSource(data["engine"]["repository"], data["engine"]["commit"],
+                                       bool(data["engine"].get("custom", False))),
                    families=tuple(f for f in data.get("families", DEFAULT_FAMILIES) if f in FAMILIES),
                    bitsandbytes=bool(data.get("bitsandbytes", True)),
                    torch_source=WheelSource.from_dict(torch_source) if torch_source else None,
@@ -164,12 +178,33 @@ def load_plan(layout: RuntimeLayout) -> InstallPlan | None:
         return None
 
 
+def assemble_plan(python, facts, *, torch_override: str = "auto", families: tuple[str, ...] = DEFAULT_FAMILIES,
+                  bitsandbytes: bool | None = None, engine_source: str = "", torch_source: WheelSource | None = None,
+                  packages_source: WheelSource | None = None, lock: EngineLock | None = None) -> InstallPlan:
+    """A plan from what was already detected (a PythonCandidate and HardwareFacts): no I/O but the
+    lock file, so the wizard can re-plan on the GUI thread as the user changes a choice."""
+    from services.backend.torch_choice import choose_torch
+    from services.errors import UserInputError
+
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise UserInputError(f"Unknown model family {unknown[0]!r}.", "Choose from: " + ", ".join(FAMILIES) + ".")
+    choice = choose_torch(facts, torch_override)
+    lock = lock or pinned()
+    return InstallPlan(
+        base_python=python.path, base_python_version=python.version, torch=choice,
+        engine=EngineSource(engine_source or lock.repository, lock.commit, custom=bool(engine_source)),
+        families=tuple(families),
+        bitsandbytes=choice.kind in ("cuda", "cpu") if bitsandbytes is None else bitsandbytes,
+        torch_source=torch_source, packages_source=packages_source or WheelSource())
+
+
 def make_plan(*, python: str = "", torch_override: str = "auto", families: tuple[str, ...] = DEFAULT_FAMILIES,
               bitsandbytes: bool | None = None, engine_source: str = "", torch_source: WheelSource | None = None,
               packages_source: WheelSource | None = None, facts=None, lock: EngineLock | None = None) -> InstallPlan:
     """Detect what is needed (blocking: runs interpreters and the hardware detection)."""
     from services.backend.pythons import choose_python, find_pythons, inspect_python, no_python_hint
-    from services.backend.torch_choice import choose_torch, detect_facts
+    from services.backend.torch_choice import detect_facts
     from services.errors import BackendError, UserInputError
 
     if python:
@@ -182,14 +217,6 @@ def make_plan(*, python: str = "", torch_override: str = "auto", families: tuple
         if candidate is None:
             raise BackendError("No suitable Python (3.10 to 3.13 with venv) was found on this computer.",
                                no_python_hint())
-    choice = choose_torch(facts if facts is not None else detect_facts(), torch_override)
-    lock = lock or pinned()
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown:
-        raise UserInputError(f"Unknown model family {unknown[0]!r}.", "Choose from: " + ", ".join(FAMILIES) + ".")
-    return InstallPlan(
-        base_python=candidate.path, base_python_version=candidate.version, torch=choice,
-        engine=EngineSource(engine_source or lock.repository, lock.commit),
-        families=tuple(families),
-        bitsandbytes=choice.kind in ("cuda", "cpu") if bitsandbytes is None else bitsandbytes,
-        torch_source=torch_source, packages_source=packages_source or WheelSource())
+    return assemble_plan(candidate, facts if facts is not None else detect_facts(), torch_override=torch_override,
+                         families=families, bitsandbytes=bitsandbytes, engine_source=engine_source,
+                         torch_source=torch_source, packages_source=packages_source, lock=lock)

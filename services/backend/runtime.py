@@ -39,6 +39,9 @@ STEP_IDS = ("venv", "torch", "engine", "requirements", "workers", "accelerate", 
 ENGINE_PROBE_FILE = "train_network.py"
 
 NOT_INSTALLED = "no backend is installed yet"
+# accepted_commit for a folder whose commit cannot be read (a plain copy without .git, e.g. a
+# development checkout of the engine): the user takes responsibility for what it is.
+ACCEPT_UNKNOWN = "unknown"
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
@@ -285,8 +288,9 @@ class BackendRuntime:
         if self.state == "missing":
             return "Training backend: not installed" + (f" ({self.problems[0]})" if self.problems else "")
         commit = self.commit[:8] if self.commit else "unknown commit"
-        pin = "pinned" if self.is_pinned else ("accepted" if self.commit == self.accepted_commit
-                                                 else f"pinned is {self.pinned_commit[:8]}")
+        accepted = self.accepted_commit and (self.commit == self.accepted_commit or
+                                             (self.commit is None and self.accepted_commit == ACCEPT_UNKNOWN))
+        pin = "pinned" if self.is_pinned else ("accepted" if accepted else f"pinned is {self.pinned_commit[:8]}")
         py = f"Python {self.python_version}" if self.python_version else str(self.python)
         where = "managed" if self.managed else "external"
         return f"Training backend ({where}): sd-scripts {commit} ({pin}), {py}"
@@ -346,7 +350,8 @@ def locate(settings=None, *, data_dir: Path | None = None, lock: EngineLock | No
     commit, source = read_commit(scripts) if scripts.is_dir() else (None, "unknown")
     if problems:
         state = "missing"
-    elif commit == lock.commit or (commit is not None and commit == accepted):
+    elif commit == lock.commit or (commit is not None and commit == accepted) or \
+            (commit is None and accepted == ACCEPT_UNKNOWN):
         state = "found"
     else:
         state = "version"

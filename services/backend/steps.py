@@ -112,7 +112,7 @@ class StepContext:
         self.run(cmd + args, cwd=cwd, what=what)
 
 
-_PIP_PROGRESS = re.compile(r"^(Collecting|Downloading|Installing collected packages|Building|Obtaining|"
+_PIP_PROGRESS = re.compile(r"^(Collecting|Downloading|Processing|Installing collected packages|Building|Obtaining|"
                            r"Successfully installed|Requirement already satisfied|Using cached)\b")
 
 
@@ -426,22 +426,28 @@ def is_current(step: Step, ctx: StepContext) -> tuple[bool, str]:
     if marker.get("status") != "done":
         return False, "interrupted last time: it is redone"
     try:
-        if marker.get("inputs") != json.loads(json.dumps(step.inputs(ctx), default=str)):
-            return False, "its inputs changed"
+        now = json.loads(json.dumps(step.inputs(ctx), default=str))
     except BackendError as exc:
         return False, exc.message
+    before = marker.get("inputs") or {}
+    if before != now:
+        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        return False, "what it was installed from has changed (" + ", ".join(changed) + ")"
     problem = step.healthy(ctx)
     if problem:
         return False, problem
     return True, ""
 
 
-def run_step(step: Step, ctx: StepContext) -> dict:
+def run_step(step: Step, ctx: StepContext, reason: str = "") -> dict:
     """Run one step with its markers; returns its details. Exceptions propagate (marker: started)."""
     ctx.current = step.id
     inputs = json.loads(json.dumps(step.inputs(ctx), default=str))
     started = time.monotonic()
     ctx.write_marker(step.id, {"status": "started", "step": step.id, "inputs": inputs, "started_at": _now()})
+    ctx.reporter.step_started(step.id, step.title)   # only now: a watcher never sees a step the markers do not
+    if reason:
+        ctx.log(f"{step.title}: {reason}")
     details = step.run(ctx)
     seconds = time.monotonic() - started
     ctx.write_marker(step.id, {"status": "done", "step": step.id, "inputs": inputs, "run_id": uuid.uuid4().hex,

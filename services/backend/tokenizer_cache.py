@@ -129,6 +129,22 @@ def hub_offline() -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def hub_reachable(timeout: float = 6.0) -> tuple[bool, str]:
+    """One quick request to the hub (or the mirror HF_ENDPOINT names), without huggingface_hub's
+    retries: offline, each file would otherwise cost half a minute of backing off."""
+    import urllib.error
+    import urllib.request
+
+    endpoint = os.environ.get("HF_ENDPOINT", "").strip() or "https://huggingface.co"
+    try:
+        urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True, ""          # it answered: reachable
+    except (OSError, ValueError) as exc:
+        return False, f"{endpoint} cannot be reached ({getattr(exc, 'reason', exc)})"
+    return True, ""
+
+
 def _download(spec: TokenizerSpec, partial: Path, hf_cache: Path, log_line: Callable[[str], None]) -> None:
     from huggingface_hub import errors, hf_hub_download
 
@@ -152,6 +168,7 @@ def fill(cache_dir: Path, families, *, hf_cache: Path, log_line: Callable[[str],
     cache_dir.mkdir(parents=True, exist_ok=True)
     offline = hub_offline() if offline is None else offline
     report = FillReport()
+    unreachable: str | None = None   # checked once, before the first download
     for spec in specs_for(families):
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -163,7 +180,13 @@ def fill(cache_dir: Path, families, *, hf_cache: Path, log_line: Callable[[str],
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         source, reason = "", "offline" if offline else ""
-        if not offline:
+        if not offline and unreachable is None:
+            unreachable = hub_reachable()[1]
+            if unreachable:
+                log_line(f"not downloading tokenizers: {unreachable}")
+        if not offline and unreachable:
+            reason = unreachable
+        elif not offline:
             try:
                 _download(spec, partial, hf_cache, log_line)
                 source = "hub"

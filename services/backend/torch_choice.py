@@ -152,7 +152,8 @@ class TorchChoice:
     @property
     def label(self) -> str:
         names = {"cuda": "NVIDIA CUDA", "rocm": "AMD ROCm", "xpu": "Intel XPU", "cpu": "CPU", "mps": "Apple Metal"}
-        return f"torch {self.torch} ({names[self.kind]}, {self.variant})"
+        variant = "" if self.variant in ("cpu", "xpu", "default") else f", {self.variant}"
+        return f"torch {self.torch} ({names[self.kind]}{variant})"
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -205,8 +205,8 @@ def _torchvision_check(probe: dict, managed: bool, plan: InstallPlan | None) -> 
         index = plan.effective_torch_source.describe() if plan is not None else "the index torch came from"
         message = (f"torchvision {vision.get('version')} is built for another torch than {torch_version} "
                    f"(its operators do not load: {error.splitlines()[0][:160]})")
-        hint = (f"torchvision must come from the same place as torch ({index}); PyPI's Linux wheels are CUDA "
-                "builds. " + (REPAIR_HINT if managed else "Reinstall torchvision from torch's index."))
+        hint = (f"torchvision must come from the same index as torch (here: {index}); PyPI's Linux wheels are "
+                "CUDA builds. " + (REPAIR_HINT if managed else "Reinstall torchvision from torch's index."))
     else:
         message = f"torchvision cannot be imported: {error.splitlines()[0][:200]}"
         hint = REPAIR_HINT if managed else "Install torchvision matching torch in that environment."
@@ -239,23 +239,38 @@ def _parser_checks(probe: dict, managed: bool) -> list[Check]:
         return [Check("parsers", "Training scripts", OK,
                       f"{len(scripts)} scripts build their argument parsers ({total} arguments)")]
     checks = []
+    vision = [n for n, r in failed.items() if "torchvision" in str(r.get("error")) + str(r.get("traceback_tail", ""))
+              and not r.get("missing_module")]
+    if vision:
+        which = f"all {len(scripts)}" if len(vision) == len(scripts) else \
+            f"{len(vision)} of {len(scripts)} ({', '.join(vision)})"
+        checks.append(Check("parsers.torchvision", "Training scripts", ERROR,
+                            f"{which} cannot be imported because torchvision does not load",
+                            "See the torchvision check.", "torch" if managed else ""))
+    modules: dict[str, list[str]] = {}
     for name, result in failed.items():
+        if result.get("missing_module"):
+            modules.setdefault(result["missing_module"], []).append(name)
+    for module, names in modules.items():
+        step = "torch" if module.split(".")[0] in ("torch", "torchvision") else "requirements"
+        checks.append(Check(f"parsers.{module}", "Training scripts", ERROR,
+                            f"{', '.join(names)} need{'s' if len(names) == 1 else ''} the module {module!r}, "
+                            "which is not installed",
+                            REPAIR_HINT if managed else f"Install {module} in that environment.",
+                            step if managed else ""))
+    for name, result in failed.items():
+        if name in vision or result.get("missing_module"):
+            continue
         error = str(result.get("error") or "").splitlines()[0][:220]
-        module = result.get("missing_module")
-        if module:
-            checks.append(Check(f"parser.{name}", name, ERROR, f"needs the module {module!r}, which is not installed",
-                                REPAIR_HINT if managed else f"Install {module} in that environment.",
-                                "requirements" if managed else ""))
-        elif "torchvision" in error or "torchvision" in str(result.get("traceback_tail", "")):
-            checks.append(Check(f"parser.{name}", name, ERROR, f"fails because torchvision does not load ({error})",
-                                "See the torchvision check.", "torch" if managed else ""))
-        else:
-            checks.append(Check(f"parser.{name}", name, ERROR, f"cannot build its argument parser: {error}",
-                                REPAIR_HINT if managed else "", "engine" if managed else ""))
+        checks.append(Check(f"parser.{name}", name, ERROR, f"cannot build its argument parser: {error}",
+                            REPAIR_HINT if managed else "", "engine" if managed else ""))
     return checks
 
 
-def _dependency_check(probe: dict, runtime: BackendRuntime, plan: InstallPlan | None, managed: bool) -> Check:
+def _dependency_checks(probe: dict, runtime: BackendRuntime, plan: InstallPlan | None, managed: bool) -> list[Check]:
+    """Installed versions against sd-scripts' requirements and the workers' (and the torch pins):
+    the hardware area's dependency checker. torch and torchvision apart: Repair fixes them with
+    the torch step, everything else with the requirements step."""
     from services.backend.payload import ensure_wheel
     from services.backend.steps import runtime_requirement_lines
     from services.hardware import dependency_check as dc
@@ -274,15 +289,26 @@ def _dependency_check(probe: dict, runtime: BackendRuntime, plan: InstallPlan | 
                                                                    platform_machine=python.get("machine")),
                       fix_overrides={"torch": "lora-studio backend repair", "torchvision": "lora-studio backend repair"}
                       if managed else None)
-    if report.ok:
-        return Check("dependencies", "Packages", OK, report.summary())
-    problems = "; ".join(p.describe() for p in report.problems[:6])
-    more = f" (and {len(report.problems) - 6} more)" if len(report.problems) > 6 else ""
+    torch_problems = [p for p in report.problems if p.name in ("torch", "torchvision")]
+    other = [p for p in report.problems if p.name not in ("torch", "torchvision")]
+    checks = []
+    if torch_problems:
+        checks.append(Check("dependencies.torch", "PyTorch packages", ERROR,
+                            "; ".join(p.describe() for p in torch_problems),
+                            REPAIR_HINT if managed else "Install the torch build you need in that environment.",
+                            "torch" if managed else ""))
+    if not other:
+        ok = len(report.checks) - len(torch_problems)
+        checks.append(Check("dependencies", "Packages", OK, f"{ok} requirements satisfied"))
+        return checks
+    text = "; ".join(p.describe() for p in other[:6]) + (f" (and {len(other) - 6} more)" if len(other) > 6 else "")
+    summary = f"{len(other)} of {len(report.checks)} requirements not met"
     if managed:
-        return Check("dependencies", "Packages", ERROR, f"{report.summary()}: {problems}{more}", REPAIR_HINT,
-                     "requirements")
-    return Check("dependencies", "Packages", WARNING, f"{report.summary()}: {problems}{more}",
-                 "Fix: " + " ; ".join(report.fix_commands()))
+        checks.append(Check("dependencies", "Packages", ERROR, f"{summary}: {text}", REPAIR_HINT, "requirements"))
+    else:
+        checks.append(Check("dependencies", "Packages", WARNING, f"{summary}: {text}",
+                            "Fix: " + " ; ".join(report.fix_commands())))
+    return checks
 
 
 def _payload_check(probe: dict, managed: bool) -> Check:
@@ -297,20 +323,27 @@ def _payload_check(probe: dict, managed: bool) -> Check:
         return Check("workers", "LoRA Studio workers", ERROR, "LoRA Studio's worker modules are not installed",
                      REPAIR_HINT, "workers")
     if installed.get("fingerprint") != want.fingerprint:
-        return Check("workers", "LoRA Studio workers", ERROR,
-                     f"the installed worker modules are {installed.get('version')}, this LoRA Studio brings "
-                     f"{want.version}", REPAIR_HINT, "workers")
+        message = (f"the installed worker modules are {installed.get('version')}, this LoRA Studio brings "
+                   f"{want.version}")
+        if want.origin == "source":  # a checkout runs its workers from the tree; the copy matters once frozen
+            return Check("workers", "LoRA Studio workers", WARNING,
+                         message + " (in this source checkout the workers run from the tree)", REPAIR_HINT, "workers")
+        return Check("workers", "LoRA Studio workers", ERROR, message, REPAIR_HINT, "workers")
     return Check("workers", "LoRA Studio workers", OK, f"{want.version} installed")
 
 
-def _tokenizer_check(cache: Path, families) -> Check:
+def _tokenizer_check(cache: Path, families, managed: bool) -> Check:
     from services.backend.tokenizer_cache import MISSING_HINT, missing_message, status
 
     states = status(cache, families)
     missing = [s.spec.repo_id for s in states if not s.present]
     if missing:
-        return Check("tokenizers", "Tokenizers", WARNING, missing_message(missing, families), MISSING_HINT,
-                     "tokenizers")
+        if managed:
+            return Check("tokenizers", "Tokenizers", WARNING, missing_message(missing, families), MISSING_HINT,
+                         "tokenizers")
+        return Check("tokenizers", "Tokenizers", WARNING, missing_message(missing, families),
+                     "Connect to the internet, then run `lora-studio backend tokenizers` "
+                     "(or Fill tokenizers in Settings > Training backend).")
     sources = sorted({s.source for s in states})
     return Check("tokenizers", "Tokenizers", OK, f"{len(states)} cached in {cache} ({', '.join(sources)})")
 
@@ -367,7 +400,7 @@ def verify_runtime(settings=None, *, plan: InstallPlan | None = None, layout: Ru
 
     minor = tuple(int(p) for p in str(python.get("version", "0.0")).split(".")[:2])
     if SUPPORTED_PYTHON[0] <= minor <= SUPPORTED_PYTHON[1]:
-        checks.append(Check("python", "Python", OK, f"Python {python.get('version')} ({python.get('executable')})"))
+        checks.append(Check("python", "Python", OK, f"{python.get('version')} ({python.get('executable')})"))
     else:
         checks.append(Check("python", "Python", ERROR, f"Python {python.get('version')} is not supported "
                             f"({supported_python_text()})", REPAIR_HINT if managed else "", "venv" if managed else ""))
@@ -377,7 +410,7 @@ def verify_runtime(settings=None, *, plan: InstallPlan | None = None, layout: Ru
     checks.append(_bnb_check(probe, plan.bitsandbytes if plan is not None else False, managed))
     if runtime.sd_scripts_dir is not None and runtime.sd_scripts_dir.is_dir():
         checks.extend(_parser_checks(probe, managed))
-        checks.append(_dependency_check(probe, runtime, plan if managed else None, managed))
+        checks.extend(_dependency_checks(probe, runtime, plan if managed else None, managed))
     checks.append(_payload_check(probe, managed))
     if managed:
         if runtime.accelerate_config is None:
@@ -386,21 +419,17 @@ def verify_runtime(settings=None, *, plan: InstallPlan | None = None, layout: Ru
         else:
             checks.append(Check("accelerate", "Accelerate", OK, str(runtime.accelerate_config)))
     families = plan.families if plan is not None else DEFAULT_FAMILIES
-    checks.append(_tokenizer_check(runtime.tokenizer_cache_dir, families))
+    checks.append(_tokenizer_check(runtime.tokenizer_cache_dir, families, managed))
     return _finish(report, began, layout, save)
 
 
 def _finish(report: VerifyReport, began: float, layout: RuntimeLayout, save: bool) -> VerifyReport:
     report.seconds = time.monotonic() - began
-    # One finding per repair target and message is enough (a missing step and its symptom).
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for check in report.checks:
-        key = (check.id, check.message)
-        if key not in seen:
-            seen.add(key)
-            unique.append(check)
-    report.checks = unique
+    # A step found not current and a check that says precisely why (from the probe): keep the latter.
+    explained = {c.repair for c in report.checks if c.status in (ERROR, WARNING) and c.repair
+                 and not c.id.startswith("step.")}
+    report.checks = [c for c in report.checks if not (c.id.startswith("step.") and c.repair in explained
+                                                        and c.message.startswith("what it was installed from"))]
     if save and report.runtime.managed and layout.state.is_dir():
         from services.atomic import atomic_write_text
 

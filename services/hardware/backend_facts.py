@@ -174,24 +174,32 @@ def probe_command(python: str | Path) -> list[str]:
     return [str(python), "-m", "workers.env_probe"]
 
 
-def probe_environment() -> dict[str, str]:
+def probe_environment(pythonpath: str | None = None) -> dict[str, str]:
     """The runtime's environment: the user's, minus what would load our interpreter's libraries,
-    plus, in a source checkout, the tree on PYTHONPATH (a managed runtime has the workers installed)."""
+    plus where the worker modules are (``pythonpath``; by default the source tree in a checkout,
+    nothing in a frozen build, whose managed runtime has them installed)."""
     env = clean_env()
-    if not getattr(sys, "frozen", False):
-        env["PYTHONPATH"] = str(repo_root())
+    if pythonpath is None and not getattr(sys, "frozen", False):
+        pythonpath = str(repo_root())
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     env.setdefault("PYTHONIOENCODING", "utf-8")
     return env
 
 
-def run_probe(python: str | Path, timeout_s: float = PROBE_TIMEOUT_S, cancel=None) -> BackendFacts:
+def run_probe(python: str | Path, timeout_s: float = PROBE_TIMEOUT_S, cancel=None,
+              pythonpath: str | None = None) -> BackendFacts:
     """Run the probe in ``python``'s interpreter and parse what it says. Blocking (seconds).
-    ``cancel``: a ``threading.Event``; when set, the probe is killed and the facts say so."""
+    ``cancel``: a ``threading.Event``; when set, the probe is killed and the facts say so.
+    ``pythonpath``: where the worker modules are for that interpreter (see probe_environment).
+
+    The quick probe: without ``--sd-scripts`` (whether each training script builds its parser is
+    the backend's verification, ``lora-studio backend verify``, and takes much longer)."""
     try:
         # In its own process group: the probe starts children (one per heavy probe) that a
         # cancel must end too.
         process = subprocess.Popen(probe_command(python), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   stdin=subprocess.DEVNULL, env=probe_environment(), cwd=str(Path.home()),
+                                   stdin=subprocess.DEVNULL, env=probe_environment(pythonpath), cwd=str(Path.home()),
                                    **_own_process_group())
     except FileNotFoundError:
         return BackendFacts(fatal=f"the interpreter {python} does not exist")

@@ -16,7 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from services.backend.payload import runtime_requirements
 from services.backend.runtime import locate
+from services.backend.worker_launch import probe_pythonpath
 from services.hardware import dependency_check as dc
 from services.hardware.backend_facts import BackendFacts, run_probe
 from services.hardware.monitor import detect_hardware
@@ -127,6 +129,10 @@ def backend_target(settings, explicit: str | None = None) -> dict:
         target.update(python=str(explicit), chosen_by="given on the command line")
     elif runtime is not None and runtime.python and Path(runtime.python).is_file():
         target.update(python=str(runtime.python), chosen_by=f"the {runtime.kind} backend runtime")
+        try:
+            target["pythonpath"] = probe_pythonpath(runtime)  # where its worker modules are
+        except Exception as exc:
+            log.warning("the worker modules for %s could not be prepared: %r", runtime.python, exc)
     elif not getattr(sys, "frozen", False):
         target.update(python=sys.executable,
                       chosen_by="no backend runtime is installed; in a source checkout the workers run "
@@ -136,11 +142,16 @@ def backend_target(settings, explicit: str | None = None) -> dict:
 
 def backend_requirements(sd_scripts_dir: str | Path | None) -> list[str]:
     """What the backend runtime must hold: sd-scripts' own requirements (from its checkout, when
-    there is one) and the ``ml`` extra of LoRA Studio's workers."""
+    there is one) and what LoRA Studio's workers need there (the backend's list; the same the
+    backend's verification checks)."""
     lines: list[str] = []
     if sd_scripts_dir:
         lines += requirements_file(Path(sd_scripts_dir) / "requirements.txt")
-    return lines + project_requirements("ml")
+    try:
+        return lines + runtime_requirements()
+    except Exception as exc:  # a frozen build without pyproject.toml: its metadata answers
+        log.warning("the workers' requirements could not be read: %r", exc)
+        return lines + project_requirements("ml")
 
 
 def collect_backend(settings, *, python: str | None = None, sd_scripts_dir: str | None = None,
@@ -154,7 +165,8 @@ def collect_backend(settings, *, python: str | None = None, sd_scripts_dir: str 
                "dependencies": None, "key_packages": {}}
     if not target["python"]:
         return section
-    facts: BackendFacts = probe(target["python"])
+    pythonpath = target.pop("pythonpath", None)
+    facts: BackendFacts = probe(target["python"], pythonpath=pythonpath) if pythonpath else probe(target["python"])
     section["status"] = "failed" if facts.fatal else "probed"
     section["facts"] = facts.as_dict()
     if facts.python_version:

@@ -44,6 +44,11 @@ class Session(QObject):
     # watches that process's children, e.g. those of `accelerate launch`) and 0 when it ends;
     # the GPU monitor marks that run's VRAM and RAM.
     training_process_changed = Signal(int)
+    # --- Backend (issue 10) ---
+    # The training backend changed (installed, repaired, another one chosen): locate it again.
+    backend_changed = Signal()
+    # Someone asked for the backend setup (the Train menu, a preflight that found no backend).
+    backend_setup_requested = Signal()
 
     def __init__(self, settings: Settings, store: SettingsStore | None, dirs: AppDirs,
                  parent: QObject | None = None) -> None:
@@ -111,6 +116,19 @@ class Session(QObject):
         if pid != self.training_pid:
             self.training_pid = pid
             self.training_process_changed.emit(pid)
+
+    # --- Backend (issue 10) ----------------------------------------------------------------
+    def request_backend_setup(self) -> None:
+        self.backend_setup_requested.emit()
+
+    def update_backend_settings(self, **values) -> None:
+        """Change fields of the [backend] settings (python, sd_scripts_dir, accepted_commit, ...)."""
+        for name, value in values.items():
+            if not hasattr(self.settings.backend, name):
+                raise AttributeError(f"the backend settings have no field {name!r}")
+            setattr(self.settings.backend, name, value)
+        self.save_settings()
+        self.backend_changed.emit()
 
     # --- feedback ------------------------------------------------------------------------
     def report_error(self, error: BaseException) -> None:

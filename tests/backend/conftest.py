@@ -70,7 +70,8 @@ def build_wheelhouse(folder: Path, *, torch_build: str = "cpu", cuda: str | None
         if name in ("torch", "torchvision", "bitsandbytes", "voluptuous"):
             continue
         pins = [s.version for r in reqs for s in r.specifier if s.operator == "=="]
-        version = next((v for v in [*pins, "999999.0"] if all(r.specifier.contains(Version(v)) for r in reqs)), "999999.0")
+        candidates = [*pins, "999999.0"]
+        version = next((v for v in candidates if all(r.specifier.contains(Version(v)) for r in reqs)), "999999.0")
         extras = sorted({e for r in reqs for e in r.extras})
         write_wheel(folder, name, version, {}, summary="TEST DOUBLE (empty stand-in)",
                     requires=[f'torch; extra == "{e}"' for e in extras])
@@ -100,14 +101,24 @@ def engine_repo(tmp_path) -> tuple[Path, str]:
     return make_engine_repo(tmp_path / "engine-repo")
 
 
-@pytest.fixture
-def offline_pip(monkeypatch, tmp_path):
+@pytest.fixture(scope="session")
+def shared_engine_repo(tmp_path_factory) -> tuple[Path, str]:
+    """One repository for the installs of the whole session (tests may add commits, never rewrite)."""
+    return make_engine_repo(tmp_path_factory.mktemp("shared") / "engine-repo")
+
+
+def isolate_pip(monkeypatch, cache: Path) -> None:
     """pip sees no configuration of this machine (its find-links offer the real torch)."""
     for name in list(os.environ):
         if name.startswith("PIP_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    monkeypatch.setenv("PIP_CACHE_DIR", str(cache))
+
+
+@pytest.fixture
+def offline_pip(monkeypatch, tmp_path):
+    isolate_pip(monkeypatch, tmp_path / "pip-cache")
 
 
 @pytest.fixture
@@ -120,21 +131,53 @@ def pinned_to(monkeypatch, tmp_path):
     return pin
 
 
-@pytest.fixture
-def local_plan(engine_repo, wheelhouse, offline_pip, pinned_to):
+def make_local_plan(repo: Path, commit: str, wheelhouse: Path):
     """An install plan that takes everything from the local stand-ins."""
     from services.backend.plan import EngineSource, InstallPlan, WheelSource
     from services.backend.pythons import inspect_python
     from services.backend.torch_choice import HardwareFacts, choose_torch
 
-    repo, commit = engine_repo
-    pinned_to(str(repo), commit)
     python = inspect_python(base_python())
     assert python.usable, python.problem
     local = WheelSource(no_index=True, find_links=(str(wheelhouse),))
     return InstallPlan(base_python=python.path, base_python_version=python.version,
                        torch=choose_torch(HardwareFacts("linux")), engine=EngineSource(str(repo), commit),
                        families=("sd1", "sdxl"), bitsandbytes=False, torch_source=local, packages_source=local)
+
+
+@pytest.fixture
+def local_plan(shared_engine_repo, wheelhouse, offline_pip, pinned_to):
+    repo, commit = shared_engine_repo
+    pinned_to(str(repo), commit)
+    return make_local_plan(repo, commit, wheelhouse)
+
+
+@pytest.fixture(scope="session")
+def installed_template(tmp_path_factory, shared_engine_repo, wheelhouse):
+    """One complete install from the local stand-ins, made once; ``installed`` copies it."""
+    from services.backend.installer import Installer
+
+    home = tmp_path_factory.mktemp("template-home")
+    repo, commit = shared_engine_repo
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LORA_STUDIO_HOME", str(home))
+        isolate_pip(mp, home / "pip-cache")
+        mp.setenv("LORA_STUDIO_ENGINE_LOCK", str(write_lock(home / "engine.lock", str(repo), commit)))
+        plan = make_local_plan(repo, commit, wheelhouse)
+        recorder = Recorder()
+        result = Installer(plan, reporter=recorder).run()
+    return home, plan, result, recorder
+
+
+@pytest.fixture
+def installed(installed_template, lora_home, offline_pip, pinned_to):
+    """A complete managed runtime in this test's home (a copy of the template: a venv used through
+    ``python -m`` works from any folder)."""
+    home, plan, result, _ = installed_template
+    assert result.error is None and result.verification.ok, result.verification and result.verification.text()
+    shutil.copytree(home / "data" / "backend", lora_home / "data" / "backend", symlinks=True)
+    pinned_to(plan.engine.repository, plan.engine.commit)
+    return plan
 
 
 class Recorder:

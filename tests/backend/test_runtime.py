@@ -131,11 +131,15 @@ def test_a_folder_that_is_not_sd_scripts_is_missing(tmp_path):
     assert rt.state == "missing" and "not an sd-scripts folder" in rt.problems[0]
 
 
-def test_unknown_commit_is_version_with_a_reason(tmp_path):
-    scripts = _engine_folder(tmp_path / "sd")
+def test_unknown_commit_is_version_with_a_reason_until_accepted(tmp_path):
+    scripts = _engine_folder(tmp_path / "sd")     # a plain copy: no .git, no marker
     python = _venv(tmp_path / "venv")
-    rt = locate(BackendSettings(python=str(python), sd_scripts_dir=str(scripts)))
+    settings = BackendSettings(python=str(python), sd_scripts_dir=str(scripts))
+    rt = locate(settings)
     assert rt.state == "version" and rt.commit is None and "cannot be read" in rt.problems[0]
+    settings.accepted_commit = runtime.ACCEPT_UNKNOWN
+    rt = locate(settings)
+    assert rt.state == "found" and rt.problems == () and "accepted" in rt.summary()
 
 
 def test_read_commit_follows_packed_refs_detached_heads_and_gitdir_files(tmp_path):

@@ -94,8 +94,8 @@ def test_this_machine_without_gpu_says_so_and_shows_cpu_and_ram(make_dock, qtbot
     assert dock.gpu_cards == {}
     card = dock.system_card
     assert card.isVisible() and "cores" in card.details.text()
-    assert card.cpu_chart.value_label.text().endswith("%")
-    assert " GB" in card.ram_chart.value_label.text()
+    assert card.cpu_chart.value_text.endswith("%")
+    assert " GB" in card.ram_chart.value_text
     assert len(curve_points(card.ram_chart, "ram")) >= 2
     # What was checked: every provider's answer, one click away.
     assert not dock.details.isVisible()
@@ -148,10 +148,10 @@ def test_scripted_gpus_are_charted_live(make_dock, qtbot):
         assert len(set(points.round(3))) > 1, f"{name} does not move"  # live, not a constant
     shown = dock.samples_shown
     latest = card.history["util"].latest
-    assert card.util_chart.value_label.text() == f"{latest:.0f} %"
-    assert card.power_chart.value_label.text().endswith("/ 300 W")
+    assert card.util_chart.value_text == f"{latest:.0f} %"
+    assert card.power_chart.value_text.endswith("/ 300 W")
     assert card.vram_chart.y_max == pytest.approx(24.0)
-    assert not card.vram_chart.value_label.text().count("run")  # no training run: nothing marked
+    assert not card.vram_chart.value_text.count("run")  # no training run: nothing marked
     assert len(curve_points(card.vram_chart, "run")) == 0 or np.isnan(curve_points(card.vram_chart, "run")).all()
     qtbot.waitUntil(lambda: dock.samples_shown > shown + 2, timeout=5000)
     assert provider.tick >= dock.samples_shown
@@ -166,14 +166,14 @@ def test_the_training_runs_vram_is_marked(make_dock, qtbot, session):
     assert dock.run_label.isVisible() and str(os.getpid()) in dock.run_label.text()
     qtbot.waitUntil(lambda: provider.watched_seen and os.getpid() in provider.watched_seen[-1], timeout=5000)
     first, second = dock.gpu_cards["scripted:0"], dock.gpu_cards["scripted:1"]
-    qtbot.waitUntil(lambda: "run 6.0 GB" in first.vram_chart.value_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "run 6.0 GB" in first.vram_chart.value_text, timeout=5000)
     run = curve_points(first.vram_chart, "run")
     assert np.nanmax(run) == pytest.approx(6.0)  # GB, drawn in its own colour under the total
-    assert "run" not in second.vram_chart.value_label.text()  # the run does not use GPU 1
-    qtbot.waitUntil(lambda: "run" in dock.system_card.ram_chart.value_label.text(), timeout=5000)
+    assert "run" not in second.vram_chart.value_text  # the run does not use GPU 1
+    qtbot.waitUntil(lambda: "run" in dock.system_card.ram_chart.value_text, timeout=5000)
     session.set_training_process(0)
     assert not dock.run_label.isVisible()
-    qtbot.waitUntil(lambda: "run" not in first.vram_chart.value_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "run" not in first.vram_chart.value_text, timeout=5000)
 
 
 def test_polling_pauses_while_hidden_and_resumes_when_shown(make_dock, qtbot):

@@ -41,6 +41,18 @@ CUDA_PROBE = {
 }
 
 
+def satisfying(requirements: list[str]) -> dict[str, str]:
+    """Installed versions (crafted) that meet every requirement: each at its lower bound."""
+    from packaging.requirements import Requirement
+
+    versions = {}
+    for line in requirements:
+        requirement = Requirement(line)
+        bounds = [s.version for s in requirement.specifier if s.operator in (">=", "==", "~=")]
+        versions[requirement.name] = bounds[0] if bounds else "1.0"
+    return versions
+
+
 def probe_text(data: dict) -> str:
     return "some library printed this\n" + json.dumps(data) + "\n"
 
@@ -87,7 +99,8 @@ def test_parse_failures_and_partial_output():
 
 def test_run_probe_in_a_missing_interpreter_and_one_without_the_workers(monkeypatch, tmp_path):
     assert bf.run_probe(tmp_path / "no-python").fatal.startswith("the interpreter")
-    monkeypatch.setattr(bf, "probe_environment", lambda: {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    monkeypatch.setattr(bf, "probe_environment",
+                        lambda _path=None: {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     facts = bf.run_probe(sys.executable, timeout_s=60)
     assert "worker modules are not installed in this runtime" in facts.fatal
 
@@ -110,12 +123,17 @@ def test_report_with_a_crafted_cuda_runtime_renders_every_part(tmp_path):
     Path(settings.backend.python).write_text("", encoding="utf-8")
     seen = []
 
-    def probe(python):
-        seen.append(python)
-        return bf.parse_probe(json.dumps(CUDA_PROBE))
+    from services.hardware.report import backend_requirements
+
+    complete = {**CUDA_PROBE, "packages": {**satisfying(backend_requirements(None)), **CUDA_PROBE["packages"]}}
+
+    def probe(python, **kwargs):
+        seen.append((python, kwargs))
+        return bf.parse_probe(json.dumps(complete))
 
     report = collect(settings, app_dirs(), snapshot=scripted_snapshot(), probe=probe)
-    assert seen == [settings.backend.python]
+    # The located runtime is probed, with the worker modules of this checkout on its path.
+    assert seen == [(settings.backend.python, {"pythonpath": str(ROOT)})]
     backend = report["backend"]
     assert backend["status"] == "probed" and backend["python_supported"] is True
     assert backend["chosen_by"] == "the external backend runtime"
@@ -138,8 +156,10 @@ def test_report_with_a_crafted_cuda_runtime_renders_every_part(tmp_path):
 
 
 def test_backend_dependency_problems_come_with_their_fix(tmp_path):
+    from services.hardware.report import backend_requirements
+
     broken = json.loads(json.dumps(CUDA_PROBE))
-    broken["packages"] = {"torch": "2.1.0", "transformers": "4.30.0"}
+    broken["packages"] = {**satisfying(backend_requirements(None)), "torch": "2.1.0", "transformers": "4.30.0"}
     scripts = tmp_path / "sd-scripts"
     scripts.mkdir()
     (scripts / "requirements.txt").write_text("torch>=2.4\ntransformers==4.54.1\n-e .\n", encoding="utf-8")

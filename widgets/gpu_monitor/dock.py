@@ -144,8 +144,8 @@ class GpuMonitorDock(QWidget):
         if self.sampler is not None:
             self.sampler.set_watched_pid(self._watched_pid)
         if self._watched_pid:
-            self.run_label.setText(f"Training run active (process {self._watched_pid} and its children): "
-                                   "its own memory and CPU are drawn in orange.")
+            self.run_label.setText(f"Training run (process {self._watched_pid}): its own memory and CPU "
+                                   "in orange.")
         self.run_label.setVisible(bool(self._watched_pid))
 
     # --- results from the sampling thread ---------------------------------------------------
@@ -174,8 +174,10 @@ class GpuMonitorDock(QWidget):
                 card.update_reading(sample.time, reading, watched)
         if sample.system is not None:
             self.system_card.update_reading(sample.time, sample.system, bool(watched))
-        self.errors.setText("\n".join(f"Reading failed: {e}" for e in sample.errors))
-        self.errors.setVisible(bool(sample.errors))
+        errors = "\n".join(f"Reading failed: {e}" for e in sample.errors)
+        if errors != self.errors.text():  # an unchanged label must not relayout the dock every second
+            self.errors.setText(errors)
+            self.errors.setVisible(bool(errors))
         self.samples_shown += 1
 
     def _on_failed(self, message: str) -> None:

@@ -73,7 +73,7 @@ class SystemCard(Card):
         self.cpu_chart = MiniChart("CPU", [("cpu", COLOURS["cpu"]), ("run", COLOURS["run"])], seconds=HISTORY_S)
         ram_total = cpu.memory_total / GIB if cpu else 1.0
         self.ram_chart = MiniChart("RAM", [("ram", COLOURS["ram"]), ("run", COLOURS["run"])], seconds=HISTORY_S,
-                                   y_max=ram_total)
+                                   y_max=ram_total, filled=True)
         self.layout_.addWidget(ChartGrid([self.cpu_chart, self.ram_chart], min_width=170), 1)
         self.history = {name: History(HISTORY_S, interval_s) for name in ("cpu", "ram", "run_cpu", "run_ram")}
 
@@ -133,7 +133,7 @@ class GpuCard(Card):
         vram_total = (gpu.memory_total or GIB) / GIB
         self.util_chart = MiniChart("Utilisation", [("util", COLOURS["utilisation"])], seconds=HISTORY_S)
         self.vram_chart = MiniChart("VRAM", [("vram", COLOURS["vram"]), ("run", COLOURS["run"])],
-                                    seconds=HISTORY_S, y_max=vram_total)
+                                    seconds=HISTORY_S, y_max=vram_total, filled=True)
         self.temp_chart = MiniChart("Temperature", [("temp", COLOURS["temperature"])], seconds=HISTORY_S)
         self.power_chart = MiniChart("Power", [("power", COLOURS["power"])], seconds=HISTORY_S,
                                      y_max=gpu.power_limit_w or 100.0)
@@ -167,4 +167,6 @@ class GpuCard(Card):
         clocks = [f"graphics {units.mhz(reading.clock_graphics_mhz)}"] if reading.clock_graphics_mhz else []
         if reading.clock_memory_mhz:
             clocks.append(f"memory {units.mhz(reading.clock_memory_mhz)}")
-        self.details.setText(self.facts + (" · clocks: " + ", ".join(clocks) if clocks else ""))
+        details = self.facts + (" · clocks: " + ", ".join(clocks) if clocks else "")
+        if details != self.details.text():
+            self.details.setText(details)

@@ -54,7 +54,7 @@ class ReportWorker(QThread):
             self.local_ready.emit(dict(report))
             report["backend"] = collect_backend(
                 self._settings, python=self._backend_python,
-                probe=lambda python: self._probe(python, cancel=self._cancel))
+                probe=lambda python, **kwargs: self._probe(python, cancel=self._cancel, **kwargs))
         except Exception as exc:  # a bug must reach the user as a message, not a silent thread death
             self.failed.emit(f"The system report could not be collected: {exc}")
             return
