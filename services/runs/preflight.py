@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
 ACCEPT_COMMIT = "accept_commit"  # the action that resolves a "version" backend state
-UNKNOWN_COMMIT = "unknown"       # accepted_commit value for a checkout whose commit cannot be read
+UNKNOWN_COMMIT = "unknown"       # = services.backend.runtime.ACCEPT_UNKNOWN: a checkout without a readable commit
 
 TOKENIZERS = {
     "sd1": ("openai/clip-vit-large-patch14",),
@@ -129,10 +129,6 @@ def check_backend(runtime) -> Check:
         return Check("backend", title, ERROR, "; ".join(runtime.problems) or "not installed",
                      "Install or repair it (Settings ▸ Training backend, or `lora-studio backend install`).")
     commit = runtime.commit[:8] if runtime.commit else "an unknown commit"
-    if runtime.state == "version" and runtime.commit is None and \
-            (getattr(runtime, "accepted_commit", "") or "") == UNKNOWN_COMMIT:
-        return Check("backend", title, OK, f"sd-scripts at an unknown commit (you accepted it), {runtime.python}",
-                     "", list(runtime.problems))
     if runtime.state == "version":
         return Check("backend", title, ERROR,
                      f"sd-scripts is at {commit}, not at the pinned {runtime.pinned_commit[:8]}",

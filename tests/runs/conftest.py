@@ -21,15 +21,16 @@ def read_transcript(path: Path) -> str:
         return fh.read()
 
 
-def _become_subreaper() -> None:
-    """On Linux, orphans of our descendants are re-parented to this process instead of init, so a
-    process the code under test failed to kill is still found among our children."""
+def _subreaper(on: bool) -> None:
+    """On Linux, while a runner test runs, orphans of our descendants are re-parented to this process
+    instead of init, so a process the code under test failed to kill is still found among our
+    children. Switched off after each test: other areas' tests expect the usual re-parenting."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1 if on else 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
 
@@ -47,23 +48,25 @@ def _living_children(me: psutil.Process) -> list[psutil.Process]:
     return alive
 
 
-_become_subreaper()
-
-
 @pytest.fixture(autouse=True)
 def no_orphan_processes():
     """Every process a test starts must be gone when it ends (the process-tree guarantee)."""
     me = psutil.Process()
     before = {p.pid for p in _living_children(me)}
-    yield
-    leftover = [p for p in _living_children(me) if p.pid not in before]
-    _gone, alive = psutil.wait_procs(leftover, timeout=3)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    assert not alive, f"processes left behind: {[(p.pid, p.name()) for p in alive]}"
+    _subreaper(True)
+    try:
+        yield
+        leftover = [p for p in _living_children(me) if p.pid not in before]
+        _gone, alive = psutil.wait_procs(leftover, timeout=3)
+        for proc in alive:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        assert not alive, f"processes left behind: {[(p.pid, p.name()) for p in alive]}"
+    finally:
+        _subreaper(False)
+        _living_children(me)  # reap what was adopted
 
 
 def make_run(folder: Path, scenario: str = "ok", env: dict | None = None, **config):

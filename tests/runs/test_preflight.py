@@ -72,7 +72,10 @@ def test_backend_states():
     pf.accept_commit(settings, runtime("version", commit=None))
     assert settings.backend.accepted_commit == pf.UNKNOWN_COMMIT
     assert pf.check_backend(runtime("version", commit=None)).status == pf.ERROR
-    assert pf.check_backend(runtime("version", commit=None, accepted=pf.UNKNOWN_COMMIT)).status == pf.OK
+    assert pf.check_backend(runtime("found", commit=None, accepted=pf.UNKNOWN_COMMIT)).status == pf.OK
+    from services.backend.runtime import ACCEPT_UNKNOWN
+
+    assert pf.UNKNOWN_COMMIT == ACCEPT_UNKNOWN
 
 
 def test_tokenizers_needed_by_each_family(tmp_path):
