@@ -101,6 +101,13 @@ def main() -> int:
         settle(0.6)
         window.docks["training"].grab().save(str(args.out / f"monitor-{args.theme[-1] if args.theme else 'light'}"
                                                             f"-{tab.lower()}.png"))
+    dock.preflight()  # the shown run, checked again: the report dialog
+    deadline = time.monotonic() + 60
+    while (dock.preflight_dialog is None or not dock.preflight_dialog.isVisible()) and time.monotonic() < deadline:
+        settle(0.1)
+    if dock.preflight_dialog is not None:
+        settle(0.3)
+        dock.preflight_dialog.grab().save(str(args.out / "preflight-dialog.png"))
     window.close()
     return 0
 

@@ -3,9 +3,21 @@ when nothing blocks."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+)
 
 from services.runs import preflight as pf
 
@@ -62,8 +74,22 @@ class PreflightDialog(QDialog):
             self.tree.addTopLevelItem(item)
             item.setExpanded(check.status in (pf.ERROR, pf.WARNING))
         self.tree.resizeColumnToContents(0)
-        self.tree.setColumnWidth(1, 200)
-        layout.addWidget(self.tree, 1)
+        self.tree.setColumnWidth(1, 220)
+        # The full text of the chosen check (the rows show what fits).
+        self.details = QTextBrowser()
+        self.details.setObjectName("preflight-details")
+        self.details.setOpenLinks(False)
+        self._checks = report.checks
+        self.tree.currentItemChanged.connect(self._show_details)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(self.details)
+        splitter.setSizes([260, 140])
+        layout.addWidget(splitter, 1)
+        first = next((i for i, c in enumerate(report.checks) if c.status == pf.ERROR),
+                     next((i for i, c in enumerate(report.checks) if c.status == pf.WARNING), 0))
+        if report.checks:
+            self.tree.setCurrentItem(self.tree.topLevelItem(first))
         buttons = QDialogButtonBox()
         self.start_button = QPushButton("Start training")
         self.start_button.setEnabled(can_start and report.ok)
@@ -79,6 +105,19 @@ class PreflightDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def _show_details(self, item, _previous=None) -> None:
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        if item is None:
+            return
+        check = self._checks[self.tree.indexOfTopLevelItem(item)]
+        parts = [f"<p><b>{html.escape(check.title)}</b>: {html.escape(check.message)}</p>"]
+        if check.details:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in check.details) + "</ul>")
+        if check.hint:
+            parts.append(f"<p><b>What to do:</b> {html.escape(check.hint)}</p>")
+        self.details.setHtml("".join(parts))
 
     def _start(self) -> None:
         self.start_requested.emit()
