@@ -312,9 +312,11 @@ class WorkersStep(Step):
     id, title, weight = "workers", "LoRA Studio workers", 3
 
     def describe(self, plan):
-        from services.backend.payload import expected
+        from services.version import app_version
 
-        return f"LoRA Studio's worker modules ({expected().version}) for captioning and engine checks"
+        # Cheap on purpose (the wizard calls it on the GUI thread): the payload's exact version
+        # needs its files hashed, which the step itself does.
+        return f"LoRA Studio {app_version()}'s worker modules, for captioning and the engine checks"
 
     def inputs(self, ctx):
         from services.backend.payload import expected
