@@ -18,7 +18,8 @@ from services.backend import installer
 from services.backend.runtime import locate, managed_layout
 from services.backend.steps import STEPS
 from services.errors import LoraStudioError
-from widgets.backend_setup.pages import ExistingPage, PlanPage, StatusPage
+from widgets.backend_setup.existing_page import ExistingPage
+from widgets.backend_setup.pages import PlanPage, StatusPage
 from widgets.backend_setup.progress import ProgressPage, SummaryPage
 
 log = logging.getLogger(__name__)
