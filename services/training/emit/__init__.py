@@ -115,9 +115,16 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
         dataset, metadata = build_dataset_config(project, resolved, folder / "metadata")
         header = f"Written by LoRA Studio for {script} ({resolved.family.label}, {resolved.mode.label})."
         config_path, dataset_path = folder / CONFIG_NAME, folder / DATASET_NAME
-        atomic_write_text(config_path, toml_text.dumps(config, header=header + "\nsd-scripts reads every table "
-                                                                               "as one flat list of arguments."))
-        atomic_write_text(dataset_path, toml_text.dumps(dataset, header=header))
+        try:
+            config_text = toml_text.dumps_checked(config, header=header + "\nsd-scripts reads every table as one "
+                                                                          "flat list of arguments.")
+            dataset_text = toml_text.dumps_checked(dataset, header=header)
+        except ValueError as exc:
+            raise UserInputError(f"A value cannot be written so that sd-scripts reads it back unchanged: {exc}.",
+                                 "sd-scripts' TOML reader mishandles some text (for example text that starts "
+                                 "with a double quote); change that value.") from None
+        atomic_write_text(config_path, config_text)
+        atomic_write_text(dataset_path, dataset_text)
         snapshot_path = folder / SNAPSHOT_NAME
         atomic_write_text(snapshot_path, _snapshot(project).to_toml())
         resolved_path = folder / RESOLVED_NAME
