@@ -26,5 +26,21 @@ def backend_paths(args) -> tuple[str | None, str | None, str | None]:
         settings.backend.sd_scripts_dir or None
     python = getattr(args, "python", None) or os.environ.get("LORA_STUDIO_SDSCRIPTS_PYTHON") or \
         settings.backend.python or None
-    tokenizers = getattr(args, "tokenizer_cache", None) or settings.backend.tokenizer_cache_dir or None
+    tokenizers = getattr(args, "tokenizer_cache", None) or settings.backend.tokenizer_cache_dir or \
+        str(app_dirs().cache / "tokenizers")
     return sd, python, tokenizers
+
+
+def validation_context(python: str | None):
+    """A ValidationContext that knows the backend's packages when its Python is known."""
+    from services.errors import BackendError
+    from services.training.backend_packages import installed_distributions
+    from services.training.validation import ValidationContext
+
+    installed = None
+    if python:
+        try:
+            installed = installed_distributions(python)
+        except BackendError as exc:
+            print(f"note    {exc.message} Package checks are skipped.")
+    return ValidationContext(installed=installed)

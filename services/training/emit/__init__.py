@@ -31,6 +31,7 @@ from services.training.project import Project
 from services.training.registry import PATH_TYPES, ParamType, registry
 from services.training.secrets import SECRET_ENV, secret_environment
 from services.training.steps import StepPlan
+from services.training.tokenizer_cache import TokenizerCacheReport, fill_tokenizer_cache
 from services.training.validation import ValidationContext, check_project
 
 CONFIG_NAME, DATASET_NAME, SNAPSHOT_NAME = "config.toml", "dataset.toml", "project.lsproj.toml"
@@ -68,6 +69,7 @@ class RunFolder:
     secret_env_names: tuple[str, ...]  # secrets the launcher passes from its environment / the keyring
     steps: StepPlan | None
     problems: tuple = ()              # validation problems (warnings, infos; errors only with allow_errors)
+    tokenizers: TokenizerCacheReport | None = None  # what the tokenizer cache holds for this family
 
     def launch_environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The full environment for the child: ``base`` (default os.environ) + ``env`` + the secrets
@@ -132,6 +134,13 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
     except OSError as exc:
         raise FileAccessError(f"The run folder {folder} could not be written: {exc.strerror or exc}.") from None
 
+    tokenizers = None
+    if options.tokenizer_cache_dir:
+        try:
+            tokenizers = fill_tokenizer_cache(options.tokenizer_cache_dir, resolved.family)
+        except OSError as exc:
+            raise FileAccessError(f"The tokenizer cache {options.tokenizer_cache_dir} could not be written: "
+                                  f"{exc.strerror or exc}.") from None
     sd_dir = Path(options.sd_scripts_dir).absolute() if options.sd_scripts_dir else None
     script_arg = str(sd_dir / script) if sd_dir else script
     argv = accelerate_argv(options.python or sys.executable, script_arg, config_path, dataset_path, values)
@@ -144,7 +153,7 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
                                                indent=2))
     return RunFolder(folder, config_path, dataset_path, snapshot_path, resolved_path, command_path, command_json,
                      output_dir, logging_dir, prompts_path, tuple(metadata), script, tuple(argv), sd_dir, env,
-                     secret_names, report.steps, tuple(report.problems))
+                     secret_names, report.steps, tuple(report.problems), tokenizers)
 
 
 def _snapshot(project: Project) -> Project:
