@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.errors import FileAccessError, FileFormatError, UserInputError
-from services.training import project as project_module
+from services.training import project_file
 from services.training.families import Family, Mode
 from services.training.project import Project, Subset
 from services.training.values import Origin
@@ -131,7 +131,7 @@ def test_missing_binary_and_huge_files(tmp_path, monkeypatch):
     binary.write_bytes(b"\xff\xfe\x00garbage\x80")
     with pytest.raises(FileFormatError):
         Project.load(binary)
-    monkeypatch.setattr(project_module, "MAX_PROJECT_BYTES", 10)
+    monkeypatch.setattr(project_file, "MAX_PROJECT_BYTES", 10)
     with pytest.raises(FileFormatError, match="too large"):
         Project.load(binary)
 
@@ -149,8 +149,8 @@ def test_migrations_run_in_order_and_say_so(monkeypatch):
         calls.append(1)
         doc["training"]["values"]["seed"] = doc["training"]["values"].pop("random_seed")
 
-    monkeypatch.setattr(project_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(project_module.MIGRATIONS, 1, v1_to_v2)
+    monkeypatch.setattr(project_file, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(project_file.MIGRATIONS, 1, v1_to_v2)
     project = Project.from_toml("schema_version = 1\n[training.values]\nrandom_seed = 5\n")
     assert calls == [1] and project.user_values == {"seed": 5}
     assert "schema_version = 2" in project.to_toml()
