@@ -163,7 +163,8 @@ def test_secrets_are_refused_and_stripped(tmp_path):
         project.set_value("huggingface_token", "hf_abc")
     project.set_captioning({"model": "wd", "hf_token": "hf_abc"})
     sneaky = Project.from_toml('schema_version = 1\n[training.values]\nwandb_api_key = "abc123"\n'
-                               '[training.values.optimizer_args]\napi_key = "zzz"\n')
+                               '[training.values.optimizer_args]\napi_key = "zzz"\n'
+                               '[[dataset.subsets]]\nimage_dir = "x"\nhf_token = "hf_abc"\n')
     for p in (project, sneaky):
         text = p.to_toml()
         assert "hf_abc" not in text and "abc123" not in text and "zzz" not in text
