@@ -55,11 +55,11 @@ def check_structure(doc: Any, where: str) -> None:
             raise FileFormatError(f"{where}: [{name}] must be a table.")
     training = doc.get("training", {})
     mode = training.get("mode", Mode.LORA.value)
-    if mode not in {m.value for m in Mode}:
+    if not isinstance(mode, str) or mode not in {m.value for m in Mode}:
         raise FileFormatError(f"{where}: training mode {mode!r} is not one of "
                               f"{', '.join(m.value for m in Mode)}.")
     family = doc.get("model", {}).get("family")
-    if family is not None and family not in {f.value for f in Family}:
+    if family is not None and (not isinstance(family, str) or family not in {f.value for f in Family}):
         raise FileFormatError(f"{where}: model family {family!r} is not one of "
                               f"{', '.join(f.value for f in Family)}.")
     values = training.get("values", {})

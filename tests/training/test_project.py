@@ -113,6 +113,10 @@ def test_a_future_version_is_refused_and_the_file_left_alone(tmp_path):
     ("schema_version = 1\ntraining = 5\n", r"\[training\] must be a table"),
     ("schema_version = 1\n[training]\nmode = 'dance'\n", "training mode 'dance'"),
     ("schema_version = 1\n[model]\nfamily = 'sd9'\n", "model family 'sd9'"),
+    ("schema_version = 1\n[model]\nfamily = ['sd1']\n", "model family"),
+    ("schema_version = 1\n[training]\nmode = {a = 1}\n", "training mode"),
+    ("schema_version = 1\n[training]\ncleared = 'seed'\n", "cleared must be a list"),
+    ("schema_version = 1\n[training.values]\nnetwork_args = 3\n", "network_args must be a table"),
     ("schema_version = 1\n[[dataset.subsets]]\nnum_repeats = 3\n", "subset 1 has no image_dir"),
     ("schema_version = 1\n[[dataset.subsets]]\nimage_dir = 'x'\nnum_repeats = 'ten'\n", "num_repeats must be"),
 ])
