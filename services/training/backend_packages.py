@@ -32,3 +32,12 @@ def installed_distributions(python: str, timeout: float = 60) -> frozenset[str]:
     except (ValueError, IndexError):
         raise BackendError(f"The backend Python {python} gave an unreadable package list.") from None
     return frozenset(normalise(n) for n in names if n)
+
+
+def installed_from_probe(report: dict) -> frozenset[str] | None:
+    """The same set from a ``workers.env_probe`` report (its ``packages``: name -> version), when the
+    backend has already been probed (Settings > Training backend, preflight); None without it."""
+    packages = report.get("packages") if isinstance(report, dict) else None
+    if not isinstance(packages, dict):
+        return None
+    return frozenset(normalise(str(n)) for n in packages)

@@ -22,3 +22,11 @@ def test_a_missing_interpreter_is_a_backend_error(tmp_path):
 
 def test_names_are_normalised():
     assert normalise("Lycoris_Lora") == "lycoris-lora" and normalise("prodigy.opt") == "prodigy-opt"
+
+
+def test_from_an_env_probe_report():
+    from services.training.backend_packages import installed_from_probe
+
+    assert installed_from_probe({"packages": {"Bitsandbytes": "0.50", "lycoris_lora": "4.1"}}) == \
+        frozenset({"bitsandbytes", "lycoris-lora"})
+    assert installed_from_probe({"python": {}}) is None

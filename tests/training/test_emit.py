@@ -314,9 +314,9 @@ def test_property_the_toml_writer_round_trips_through_both_parsers(doc):
 def test_the_tokenizer_cache_is_filled_for_the_family(tmp_path):
     project = make_project(tmp_path / "src", Family.FLUX, Mode.LORA)
     run = emit_run_folder(project, tmp_path / "run", EmitOptions(tokenizer_cache_dir=tmp_path / "tok"))
-    assert run.tokenizers.written == ["openai/clip-vit-large-patch14"]
-    assert run.tokenizers.missing == ["google/t5-v1_1-xxl"]
+    assert run.tokenizers.written == ("openai/clip-vit-large-patch14",)
+    assert run.tokenizers.missing == ("google/t5-v1_1-xxl",)
     assert (tmp_path / "tok" / "openai_clip-vit-large-patch14" / "vocab.json").is_file()
     assert _flat(_load(run.config_path))["tokenizer_cache_dir"] == str(tmp_path / "tok")
     again = emit_run_folder(project, tmp_path / "run2", EmitOptions(tokenizer_cache_dir=tmp_path / "tok"))
-    assert again.tokenizers.present == ["openai/clip-vit-large-patch14"] and not again.tokenizers.written
+    assert again.tokenizers.present == ("openai/clip-vit-large-patch14",) and not again.tokenizers.written

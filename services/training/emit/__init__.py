@@ -31,7 +31,6 @@ from services.training.project import Project
 from services.training.registry import PATH_TYPES, ParamType, registry
 from services.training.secrets import SECRET_ENV, secret_environment
 from services.training.steps import StepPlan
-from services.training.tokenizer_cache import TokenizerCacheReport, fill_tokenizer_cache
 from services.training.validation import ValidationContext, check_project
 
 CONFIG_NAME, DATASET_NAME, SNAPSHOT_NAME = "config.toml", "dataset.toml", "project.lsproj.toml"
@@ -136,11 +135,7 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
 
     tokenizers = None
     if options.tokenizer_cache_dir:
-        try:
-            tokenizers = fill_tokenizer_cache(options.tokenizer_cache_dir, resolved.family)
-        except OSError as exc:
-            raise FileAccessError(f"The tokenizer cache {options.tokenizer_cache_dir} could not be written: "
-                                  f"{exc.strerror or exc}.") from None
+        tokenizers = _offline_tokenizers(Path(options.tokenizer_cache_dir), resolved.family)
     sd_dir = Path(options.sd_scripts_dir).absolute() if options.sd_scripts_dir else None
     script_arg = str(sd_dir / script) if sd_dir else script
     argv = accelerate_argv(options.python or sys.executable, script_arg, config_path, dataset_path, values)
@@ -154,6 +149,28 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
     return RunFolder(folder, config_path, dataset_path, snapshot_path, resolved_path, command_path, command_json,
                      output_dir, logging_dir, prompts_path, tuple(metadata), script, tuple(argv), sd_dir, env,
                      secret_names, report.steps, tuple(report.problems), tokenizers)
+
+
+@dataclass(frozen=True)
+class TokenizerCacheReport:
+    folder: Path
+    written: tuple[str, ...]   # written now from the bundled CLIP vocabulary
+    present: tuple[str, ...]   # already cached
+    missing: tuple[str, ...]   # needed, not cached, cannot be built offline (T5-XXL): the backend's repair
+                               # (services.backend.tokenizer_cache.fill) downloads it while online
+
+
+def _offline_tokenizers(cache_dir: Path, family) -> TokenizerCacheReport:
+    """The tokenizers the family needs, written offline where they can be (never a download here)."""
+    from services.backend.tokenizer_cache import fill
+
+    try:
+        report = fill(cache_dir, [family.value], hf_cache=cache_dir, offline=True, log_line=lambda _line: None)
+    except OSError as exc:
+        raise FileAccessError(f"The tokenizer cache {cache_dir} could not be written: {exc.strerror or exc}.") \
+            from None
+    return TokenizerCacheReport(cache_dir, tuple(repo for repo, _ in report.filled), tuple(report.already),
+                                tuple(repo for repo, _ in report.missing))
 
 
 def _snapshot(project: Project) -> Project:
@@ -198,4 +215,4 @@ def _command_text(argv: list[str], cwd: Path | None, env: Mapping[str, str], sec
             f"{where}\n{exports}\n{command_line(argv)}\n")
 
 
-__all__ = ["EmitOptions", "RunFolder", "emit_run_folder"]
+__all__ = ["EmitOptions", "RunFolder", "TokenizerCacheReport", "emit_run_folder"]
