@@ -24,7 +24,7 @@ def register(sub, name: str) -> None:
 
 
 def run(args) -> int:
-    from app.cli._training_common import backend_paths, print_problems
+    from app.cli._training_common import backend_paths, print_problems, validation_context
     from services.errors import ValidationError
     from services.training.emit import EmitOptions, emit_run_folder
     from services.training.project import Project
@@ -33,7 +33,8 @@ def run(args) -> int:
     sd_scripts, python, tokenizers = backend_paths(args)
     try:
         run = emit_run_folder(project, args.out, EmitOptions(sd_scripts_dir=sd_scripts, python=python,
-                                                             tokenizer_cache_dir=tokenizers))
+                                                             tokenizer_cache_dir=tokenizers,
+                                                             validation=validation_context(python)))
     except ValidationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         print_problems([p for p in exc.problems if p.is_error], stream=sys.stderr)
@@ -52,6 +53,9 @@ def run(args) -> int:
         print(f"  steps:   {run.steps.summary}")
     if not sd_scripts:
         print("  note: no sd-scripts folder is set; the command names the script relative to it.")
+    if run.tokenizers is not None and run.tokenizers.missing:
+        print(f"  note: the tokenizer cache ({run.tokenizers.folder}) lacks {', '.join(run.tokenizers.missing)}; "
+              "sd-scripts downloads it on a run with network access.")
     print("Command:")
     print(run.command_path.read_text(encoding="utf-8"))
     return 0

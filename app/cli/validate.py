@@ -13,17 +13,19 @@ def register(sub, name: str) -> None:
                             description="Check a project file: model, paths, values, option combinations, "
                                         "dataset and step arithmetic. Exit 1 when there are errors.")
     parser.add_argument("project", help="a LoRA Studio project file (.lsproj.toml)")
+    parser.add_argument("--python", help="the backend Python, to check its packages (default: "
+                                         "LORA_STUDIO_SDSCRIPTS_PYTHON or Settings)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from app.cli._training_common import print_problems
+    from app.cli._training_common import backend_paths, print_problems, validation_context
     from services.training.project import Project
     from services.training.validation import check_project
 
     project = Project.load(args.project)
-    report = check_project(project)
+    report = check_project(project, validation_context(backend_paths(args)[1]))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0 if report.ok else 1

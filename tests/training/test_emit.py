@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from services.errors import UserInputError, ValidationError
 from services.training.emit import EmitOptions, emit_run_folder
-from services.training.emit.toml_text import dumps
+from services.training.emit.toml_text import dumps_checked
 from services.training.families import Family, Mode
 from services.training.project import Project, Subset
 from tests.training.combos import combinations, combo_id, make_project, maximal, write_images
@@ -251,6 +251,22 @@ def test_resolved_values_are_recorded_with_their_origin(tmp_path):
     assert _tomlkit_loads(text)["applied"]["seed"] == 7
 
 
+def test_values_the_engine_would_misread_are_refused(tmp_path):
+    project = make_project(tmp_path / "src", Family.SD1, Mode.LORA)
+    project.set_value("network_args_extra", ['""x=1'])
+    with pytest.raises(UserInputError, match="reads it back unchanged"):
+        emit_run_folder(project, tmp_path / "run", OPTIONS)
+
+
+def test_commas_stay_readable_unless_the_engine_would_split_them(tmp_path):
+    project = make_project(tmp_path / "src", Family.SD1, Mode.LORA)
+    project.set_values({"network_args.down_lr_weight": "1,1,0.5", "network_args_extra": [",odd=1"]})
+    run = emit_run_folder(project, tmp_path / "run", OPTIONS)
+    text = run.config_path.read_text(encoding="utf-8")
+    assert '"down_lr_weight=1,1,0.5"' in text and '"\\u002codd=1"' in text
+    assert _flat(_load(run.config_path))["network_args"] == ["down_lr_weight=1,1,0.5", ",odd=1"]
+
+
 def test_errors_block_and_existing_runs_are_never_overwritten(tmp_path):
     project = make_project(tmp_path / "src", Family.SD1, Mode.LORA)
     project.set_value("learning_rate", "fast")
@@ -276,9 +292,9 @@ _key = st.text(min_size=1, max_size=12)
                                        st.dictionaries(_key, _scalars, max_size=4)), max_size=6))
 def test_property_the_toml_writer_round_trips_through_both_parsers(doc):
     try:
-        text = dumps(doc)
-    except ValueError as exc:  # a key with escapes: refused rather than misread by the engine
-        assert "cannot be written" in str(exc)
+        text = dumps_checked(doc)
+    except ValueError as exc:  # refused rather than misread by the engine (rare, exotic text)
+        assert "sd-scripts" in str(exc)
         return
     mine, engine = _tomlkit_loads(text), toml.loads(text)
 
@@ -293,3 +309,14 @@ def test_property_the_toml_writer_round_trips_through_both_parsers(doc):
 
     assert same(doc, mine), (doc, text)
     assert same(mine, engine), (text, engine)
+
+
+def test_the_tokenizer_cache_is_filled_for_the_family(tmp_path):
+    project = make_project(tmp_path / "src", Family.FLUX, Mode.LORA)
+    run = emit_run_folder(project, tmp_path / "run", EmitOptions(tokenizer_cache_dir=tmp_path / "tok"))
+    assert run.tokenizers.written == ("openai/clip-vit-large-patch14",)
+    assert run.tokenizers.missing == ("google/t5-v1_1-xxl",)
+    assert (tmp_path / "tok" / "openai_clip-vit-large-patch14" / "vocab.json").is_file()
+    assert _flat(_load(run.config_path))["tokenizer_cache_dir"] == str(tmp_path / "tok")
+    again = emit_run_folder(project, tmp_path / "run2", EmitOptions(tokenizer_cache_dir=tmp_path / "tok"))
+    assert again.tokenizers.present == ("openai/clip-vit-large-patch14",) and not again.tokenizers.written

@@ -21,7 +21,7 @@ BACKEND_PYTHON = os.environ.get("LORA_STUDIO_SDSCRIPTS_PYTHON")
 PROBE = Path(__file__).resolve().parents[1] / "support" / "sdscripts_probe.py"
 
 pytestmark = [
-    pytest.mark.sdscripts, pytest.mark.slow,
+    pytest.mark.sdscripts, pytest.mark.slow, pytest.mark.timeout(2400),
     pytest.mark.skipif(not (SD_SCRIPTS and BACKEND_PYTHON), reason="needs LORA_STUDIO_SDSCRIPTS(_PYTHON)"),
 ]
 CASES = [(combo, kind) for combo in combinations() for kind in ("typical", "maximal")]

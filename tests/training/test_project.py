@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.errors import FileAccessError, FileFormatError, UserInputError
-from services.training import project as project_module
+from services.training import project_file
 from services.training.families import Family, Mode
 from services.training.project import Project, Subset
 from services.training.values import Origin
@@ -113,6 +113,10 @@ def test_a_future_version_is_refused_and_the_file_left_alone(tmp_path):
     ("schema_version = 1\ntraining = 5\n", r"\[training\] must be a table"),
     ("schema_version = 1\n[training]\nmode = 'dance'\n", "training mode 'dance'"),
     ("schema_version = 1\n[model]\nfamily = 'sd9'\n", "model family 'sd9'"),
+    ("schema_version = 1\n[model]\nfamily = ['sd1']\n", "model family"),
+    ("schema_version = 1\n[training]\nmode = {a = 1}\n", "training mode"),
+    ("schema_version = 1\n[training]\ncleared = 'seed'\n", "cleared must be a list"),
+    ("schema_version = 1\n[training.values]\nnetwork_args = 3\n", "network_args must be a table"),
     ("schema_version = 1\n[[dataset.subsets]]\nnum_repeats = 3\n", "subset 1 has no image_dir"),
     ("schema_version = 1\n[[dataset.subsets]]\nimage_dir = 'x'\nnum_repeats = 'ten'\n", "num_repeats must be"),
 ])
@@ -131,7 +135,7 @@ def test_missing_binary_and_huge_files(tmp_path, monkeypatch):
     binary.write_bytes(b"\xff\xfe\x00garbage\x80")
     with pytest.raises(FileFormatError):
         Project.load(binary)
-    monkeypatch.setattr(project_module, "MAX_PROJECT_BYTES", 10)
+    monkeypatch.setattr(project_file, "MAX_PROJECT_BYTES", 10)
     with pytest.raises(FileFormatError, match="too large"):
         Project.load(binary)
 
@@ -149,8 +153,8 @@ def test_migrations_run_in_order_and_say_so(monkeypatch):
         calls.append(1)
         doc["training"]["values"]["seed"] = doc["training"]["values"].pop("random_seed")
 
-    monkeypatch.setattr(project_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(project_module.MIGRATIONS, 1, v1_to_v2)
+    monkeypatch.setattr(project_file, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(project_file.MIGRATIONS, 1, v1_to_v2)
     project = Project.from_toml("schema_version = 1\n[training.values]\nrandom_seed = 5\n")
     assert calls == [1] and project.user_values == {"seed": 5}
     assert "schema_version = 2" in project.to_toml()
@@ -163,7 +167,8 @@ def test_secrets_are_refused_and_stripped(tmp_path):
         project.set_value("huggingface_token", "hf_abc")
     project.set_captioning({"model": "wd", "hf_token": "hf_abc"})
     sneaky = Project.from_toml('schema_version = 1\n[training.values]\nwandb_api_key = "abc123"\n'
-                               '[training.values.optimizer_args]\napi_key = "zzz"\n')
+                               '[training.values.optimizer_args]\napi_key = "zzz"\n'
+                               '[[dataset.subsets]]\nimage_dir = "x"\nhf_token = "hf_abc"\n')
     for p in (project, sneaky):
         text = p.to_toml()
         assert "hf_abc" not in text and "abc123" not in text and "zzz" not in text
