@@ -76,7 +76,7 @@ class GpuMonitorDock(QWidget):
         self.content_layout = QVBoxLayout(self.content)
         self.content_layout.setContentsMargins(0, 0, 0, 0)
         self.content_layout.setSpacing(8)
-        self.content_layout.addStretch(1)
+        self.content_layout.addStretch(0)  # the cards take the height first (stretch 1), up to their maximum
         self.scroll.setWidget(self.content)
         layout.addWidget(self.scroll, 1)
 
@@ -159,10 +159,10 @@ class GpuMonitorDock(QWidget):
         for gpu in snapshot.gpus:
             card = GpuCard(gpu, self._interval)
             self.gpu_cards[gpu.key] = card
-            self.content_layout.insertWidget(insert_at, card)
+            self.content_layout.insertWidget(insert_at, card, 1)
             insert_at += 1
         self.system_card = SystemCard(snapshot.cpu, self._interval)
-        self.content_layout.insertWidget(insert_at, self.system_card)
+        self.content_layout.insertWidget(insert_at, self.system_card, 1)
 
     def _on_sampled(self, sample) -> None:
         if self.system_card is None or not self.isVisible():
