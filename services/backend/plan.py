@@ -42,9 +42,8 @@ class WheelSource:
     def describe(self) -> str:
         if self.no_index:
             return "local wheels in " + ", ".join(self.find_links)
-        parts = [self.index_url or "PyPI (pip's configuration)"]
-        parts += list(self.extra_index_urls) + [f"and {link}" for link in self.find_links]
-        return " ".join(parts)
+        parts = [self.index_url or "pip's configured index", *self.extra_index_urls]
+        return ", ".join(parts) + "".join(f" and {link}" for link in self.find_links)
 
     @classmethod
     def from_text(cls, text: str, only_local: bool = False) -> WheelSource | None:

@@ -54,7 +54,7 @@ def test_the_plan_page_lists_the_steps_and_the_disk_space(wizard, qtbot):
     assert page.plan is not None and page.plan.torch.kind == "cpu"
     assert page.hardware.text() == "No GPU detected"
     text = page.steps.text()
-    for words in ("Python environment", "torch==2.13.0 torchvision==0.28.0", "48d368fa", "LoRA Studio's worker",
+    for words in ("Python environment", "torch==2.13.0 torchvision==0.28.0", "48d368fa", "s worker modules",
                   "openai/clip-vit-large-patch14"):
         assert words in text
     assert "GB to download" in page.disk.text() and page.install_button.isEnabled()
@@ -107,7 +107,7 @@ def test_repair_from_the_status_page(wizard, qtbot, installed):
     runtime.managed_layout().accelerate_config.unlink()
     wizard.show_status()
     page = wizard.status_page
-    assert page.state.text() == "The training backend is installed." and page.repair_button.isVisible()
+    assert page.state.text() == "The training backend is installed and verified." and page.repair_button.isVisible()
     page.repair_button.click()
     qtbot.waitUntil(lambda: wizard.pages.currentWidget() is wizard.summary_page, timeout=LONG)
     rows = wizard.progress_page.rows

@@ -18,7 +18,8 @@ from services.backend import installer
 from services.backend.runtime import locate, managed_layout
 from services.backend.steps import STEPS
 from services.errors import LoraStudioError
-from widgets.backend_setup.pages import ExistingPage, PlanPage, StatusPage
+from widgets.backend_setup.existing_page import ExistingPage
+from widgets.backend_setup.pages import PlanPage, StatusPage
 from widgets.backend_setup.progress import ProgressPage, SummaryPage
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,9 @@ class BackendSetupDialog(QDialog):
     def show_status(self) -> None:
         from services.backend.verify import last_report
 
-        last = last_report(managed_layout(self.session.dirs.data))
-        self.status_page.show_runtime(self.runtime(), last.get("summary") if last else None,
-                                      self.session.settings.backend.offer_setup_at_start, self.first_start)
+        rt = self.runtime()
+        last = last_report(managed_layout(self.session.dirs.data)) if rt.managed else None
+        self.status_page.show_runtime(rt, last, self.session.settings.backend.offer_setup_at_start, self.first_start)
         self.pages.setCurrentWidget(self.status_page)
 
     def show_plan(self) -> None:

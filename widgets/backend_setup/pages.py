@@ -77,6 +77,7 @@ class StatusPage(QWidget):
                             (self.repair_button, self.repair_requested), (self.update_button, self.update_requested),
                             (self.existing_button, self.existing_requested)):
             button.clicked.connect(sig.emit)
+            button.setAutoDefault(False)   # the one that fits the state is made the default, not the focused one
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -84,14 +85,23 @@ class StatusPage(QWidget):
         self.offer_at_start.toggled.connect(self.offer_at_start_changed.emit)
         layout.addWidget(self.offer_at_start)
 
-    def show_runtime(self, rt, last_summary: str | None, offer_at_start: bool, first_start: bool = False) -> None:
+    def show_runtime(self, rt, last: dict | None, offer_at_start: bool, first_start: bool = False) -> None:
+        """``last``: the last verification report (as saved), or None."""
+        verified_ok = bool(last and last.get("ok"))
         headline = {"found": "The training backend is installed.",
                     "version": "The training backend uses another sd-scripts commit than this LoRA Studio pins.",
                     "missing": "No training backend is installed yet."}[rt.state]
+        role = {"found": "ok", "version": "warning", "missing": "warning"}[rt.state]
         if rt.state == "missing" and rt.problems and "did not finish" in rt.problems[0]:
             headline = "The installation of the training backend did not finish."
+        elif rt.state == "found" and last is not None and not verified_ok:
+            headline = "The training backend is installed, but its last verification found problems."
+            role = "error"
+        elif rt.state == "found" and verified_ok:
+            headline = "The training backend is installed and verified."
         self.state.setText(headline)
-        set_role(self.state, {"found": "ok", "version": "warning", "missing": "warning"}[rt.state])
+        set_role(self.state, role)
+        last_summary = last.get("summary") if last else None
         self.intro.setVisible(first_start or rt.state == "missing")
         nothing = rt.state == "missing" and bool(rt.problems) and rt.problems[0] == NOT_INSTALLED
         if nothing:
@@ -114,7 +124,12 @@ class StatusPage(QWidget):
         self.install_button.setText("Install…" if nothing else "Install again…" if rt.state == "found"
                                     else "Continue installing…" if rt.managed else "Install the managed backend…")
         self.install_button.setDefault(rt.state == "missing")
+        self.repair_button.setDefault(rt.state == "found" and last is not None and not verified_ok)
+        self.verify_button.setDefault(rt.state == "found" and (last is None or verified_ok))
         self.verify_button.setEnabled(not nothing)
+        for button in (self.install_button, self.repair_button, self.verify_button):
+            if button.isDefault():
+                button.setFocus()
         self.repair_button.setVisible(rt.managed and not nothing)
         self.update_button.setVisible(rt.managed and rt.state == "version")
         self.offer_at_start.setVisible(rt.state == "missing")
@@ -340,88 +355,3 @@ def _gpu_text(gpu) -> str:
     if not gpu.has_driver:
         parts.append("no driver loaded")
     return ", ".join(parts)
-
-
-class ExistingPage(QWidget):
-    back_requested = Signal()
-    check_requested = Signal(str, str)            # python, sd-scripts folder
-    use_requested = Signal(object, bool)          # ExistingInstall, accept its commit
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.found = None
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading("Use an existing sd-scripts installation"))
-        layout.addWidget(label("For example kohya_ss's: its sd-scripts folder and the Python of its venv. "
-                               "LoRA Studio uses it as it is and never changes it.", "muted", wrap=True))
-        form = QFormLayout()
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("…/kohya_ss/sd-scripts")
-        self.python = QLineEdit()
-        self.python.setPlaceholderText("…/kohya_ss/venv/bin/python")
-        for edit, chooser in ((self.folder, self._browse_folder), (self.python, self._browse_python)):
-            row = QHBoxLayout()
-            row.addWidget(edit, 1)
-            browse = QPushButton("Browse…")
-            browse.clicked.connect(chooser)
-            row.addWidget(browse)
-            form.addRow("sd-scripts folder:" if edit is self.folder else "Python:", row)
-        layout.addLayout(form)
-        self.result = label("", wrap=True, selectable=True)
-        layout.addWidget(self.result)
-        self.accept_commit = QCheckBox("Use it although its commit is not the pinned one")
-        self.accept_commit.hide()
-        layout.addWidget(self.accept_commit)
-        layout.addStretch(1)
-        buttons = QHBoxLayout()
-        back = QPushButton("Back")
-        back.clicked.connect(self.back_requested.emit)
-        self.check_button = QPushButton("Check")
-        self.check_button.clicked.connect(lambda: self.check_requested.emit(self.python.text().strip(),
-                                                                            self.folder.text().strip()))
-        self.use_button = QPushButton("Use it")
-        self.use_button.setEnabled(False)
-        self.use_button.clicked.connect(lambda: self.use_requested.emit(self.found, self.accept_commit.isChecked()))
-        self.accept_commit.toggled.connect(lambda _on: self._update_use())
-        for widget in (self.folder, self.python):
-            widget.textChanged.connect(self._edited)
-        buttons.addWidget(back)
-        buttons.addStretch(1)
-        buttons.addWidget(self.check_button)
-        buttons.addWidget(self.use_button)
-        layout.addLayout(buttons)
-
-    def _browse_folder(self) -> None:
-        from services.backend.existing import suggest_python
-
-        folder = QFileDialog.getExistingDirectory(self, "The sd-scripts folder", str(Path.home()))
-        if folder:
-            self.folder.setText(folder)
-            if not self.python.text().strip():
-                self.python.setText(suggest_python(folder))
-
-    def _browse_python(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "That installation's Python", str(Path.home()))
-        if path:
-            self.python.setText(path)
-
-    def _edited(self) -> None:
-        self.found = None
-        self.result.setText("")
-        self.accept_commit.hide()
-        self._update_use()
-
-    def show_found(self, found) -> None:
-        self.found = found
-        lines = found.lines()
-        if found.problem:
-            lines.append(found.problem)
-        self.result.setText("\n".join(lines))
-        set_role(self.result, "error" if found.problem else ("ok" if found.is_pinned else "warning"))
-        self.accept_commit.setVisible(found.usable and not found.is_pinned)
-        self._update_use()
-
-    def _update_use(self) -> None:
-        found = self.found
-        ok = found is not None and found.usable and (found.is_pinned or self.accept_commit.isChecked())
-        self.use_button.setEnabled(ok)

@@ -239,8 +239,9 @@ class SummaryPage(QWidget):
         self.timings.setTextFormat(Qt.TextFormat.RichText)
         timings_layout.addWidget(self.timings)
         splitter.addWidget(self.timings_host)
-        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
         layout.addWidget(splitter, 1)
         buttons = QHBoxLayout()
         self.log_button = QPushButton("Open the log folder")
@@ -291,10 +292,11 @@ class SummaryPage(QWidget):
         self.close_button.setDefault(report.ok)
         lines = []
         if result is not None:
-            cells = "".join(f"<tr><td>{s.title}</td><td>&nbsp;{s.outcome}&nbsp;</td>"
-                            f"<td align='right'>{seconds_text(s.seconds)}</td></tr>" for s in result.steps)
-            lines.append(f"<b>Steps</b> (total {seconds_text(result.seconds)}):<table>{cells}</table>")
+            steps = " · ".join(f"{s.title} <b>{seconds_text(s.seconds)}</b>" if s.outcome == "done"
+                               else f"{s.title} ({s.outcome})" for s in result.steps)
+            lines.append(f"Steps, {seconds_text(result.seconds)} in all: {steps}")
             if result.log_file:
                 lines.append(f"Log: {result.log_file}")
-        lines.append(f"Verification took {seconds_text(report.seconds)}.")
+        else:
+            lines.append(f"Verification took {seconds_text(report.seconds)}.")
         self.timings.setText("<br>".join(lines))
