@@ -95,11 +95,11 @@ def test_real_process_tree_and_system_reading_of_a_child():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         tree = process_tree(os.getpid())
-        assert os.getpid() in tree and child.pid in tree
+        assert os.getpid() in tree and child.pid in tree, (tree, child.pid)
         sampler = SystemSampler()
         reading = sampler.read(frozenset({child.pid}))
-        assert reading.process_memory > 1024 * 1024
-        assert reading.process_cpu_percent is not None
+        assert reading.process_memory > 1024 * 1024, reading
+        assert reading.process_cpu_percent is not None, reading
         assert 0 <= reading.cpu_percent <= 100
         assert reading.memory_used + reading.memory_available == reading.memory_total
     finally:
