@@ -140,6 +140,10 @@ def check_backend(runtime) -> Check:
 
 
 def check_tokenizers(family: str, cache_dir: Path | None) -> Check:
+    """The tokenizers the family needs, in the cache (the backend's own rule of what a complete
+    tokenizer folder holds: services.backend.tokenizer_cache)."""
+    from services.backend.tokenizer_cache import MISSING_HINT, missing_for, missing_message
+
     title = "Tokenizers (offline)"
     needed = TOKENIZERS.get(family, ())
     if not needed:
@@ -147,11 +151,10 @@ def check_tokenizers(family: str, cache_dir: Path | None) -> Check:
     if cache_dir is None:
         return Check("tokenizers", title, ERROR, "no tokenizer cache is set",
                      "Set up the backend; it fills the tokenizer cache while online.")
-    missing = [t for t in needed if not (cache_dir / t.replace("/", "_")).is_dir()]
+    missing = missing_for(cache_dir, [family])
     if missing:
-        return Check("tokenizers", title, ERROR, f"not in the cache {cache_dir}: {', '.join(missing)}",
-                     "Runs are offline and sd-scripts cannot load them: fill the cache while online "
-                     "(Settings ▸ Training backend ▸ Tokenizers).")
+        return Check("tokenizers", title, ERROR, missing_message(missing, [family]) + f" (cache: {cache_dir})",
+                     MISSING_HINT)
     return Check("tokenizers", title, OK, ", ".join(needed))
 
 
@@ -236,13 +239,24 @@ def engine_check_command(python: str, sd_scripts: str, script: str, script_args:
 
 
 def run_engine_check(python: str, sd_scripts: str, script: str, script_args: list[str], *,
-                     timeout_s: float = ENGINE_CHECK_TIMEOUT_S, cancel: Callable[[], bool] | None = None) -> dict:
-    """Run workers.run_check in the backend runtime; its JSON answer, or {"error": ...}."""
+                     timeout_s: float = ENGINE_CHECK_TIMEOUT_S, cancel: Callable[[], bool] | None = None,
+                     runtime=None) -> dict:
+    """Run workers.run_check in the backend runtime; its JSON answer, or {"error": ...}. With the
+    ``runtime``, the worker modules come from where the backend says (services.backend.worker_launch:
+    the source tree, the payload installed in a managed runtime, or an unpacked copy)."""
     env, _ = engine_environment(os.environ)
-    # The worker modules: installed into a managed runtime by the backend setup; from a source
-    # checkout (or a bundle that carries them) they are put on the path here.
-    if (repo_root() / "workers" / "run_check.py").is_file():
-        env["PYTHONPATH"] = str(repo_root())
+    if runtime is not None:
+        from services.backend.worker_launch import worker_environment
+        from services.errors import BackendError
+
+        try:
+            worker_env = worker_environment(runtime)
+        except BackendError as exc:
+            return {"error": exc.message, "output": exc.hint}
+        if "PYTHONPATH" in worker_env:
+            env["PYTHONPATH"] = worker_env["PYTHONPATH"]
+    elif (repo_root() / "workers" / "run_check.py").is_file():
+        env["PYTHONPATH"] = str(repo_root())  # a source checkout
     argv = engine_check_command(python, sd_scripts, script, script_args)
     try:
         tree = ProcessTree.start(argv, env=env, cwd=sd_scripts)
@@ -359,7 +373,7 @@ def run_preflight(run: RunFolder, settings=None, *, problems=None, runtime=None,
         say("Asking the engine to check the arguments…")
         args = list(plan.script_args)
         answer = run_engine_check(str(runtime.python), str(runtime.sd_scripts_dir), plan.script, args,
-                                  cancel=cancel)
+                                  cancel=cancel, runtime=runtime if hasattr(runtime, "managed") else None)
         report.checks += checks_from_engine(answer, script_name)
     else:
         why = "no usable backend" if runtime is None or runtime.state == "missing" else "not asked for"

@@ -91,6 +91,15 @@ def launch_for(run, tmp_path: Path | None = None, **kwargs):
     return resolve_launch(run, python=PYTHON, sd_scripts_dir=str(sd_scripts), **kwargs)
 
 
+def fill_tokenizers(folder: Path, family: str = "sd1") -> Path:
+    """A tokenizer cache with what the family needs (CLIP's, written from the bundled vocabulary)."""
+    from services.backend.tokenizer_cache import fill
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fill(folder, [family], hf_cache=folder, offline=True, log_line=lambda _line: None)
+    return folder
+
+
 def write_run_config(folder: Path, **values) -> Path:
     """A minimal engine config the fake trainer reads (the real one comes from training-core)."""
     import tomlkit

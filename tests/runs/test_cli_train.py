@@ -16,7 +16,7 @@ import pytest
 import tomlkit
 
 from services.backend.runtime import pinned
-from tests.runs.conftest import make_run
+from tests.runs.conftest import fill_tokenizers, make_run
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -29,8 +29,7 @@ def home(tmp_path):
     sd.mkdir()
     (sd / "train_network.py").write_text("# stand-in; the runs name the fake trainer\n")
     (sd / ".lora-studio-engine.json").write_text(json.dumps({"commit": pinned().commit}))
-    tokens = tmp_path / "tokenizers"
-    (tokens / "openai_clip-vit-large-patch14").mkdir(parents=True)
+    tokens = fill_tokenizers(tmp_path / "tokenizers")
     config = home / "config"
     config.mkdir(parents=True)
     settings = {"schema_version": 2, "backend": {"python": sys.executable, "sd_scripts_dir": str(sd),

@@ -14,7 +14,7 @@ import pytest
 from services.hardware.vram import vram_available
 from services.runs import preflight as pf
 from services.runs import vram_estimate as ve
-from tests.runs.conftest import make_run
+from tests.runs.conftest import fill_tokenizers, make_run
 from workers import run_check
 
 PINNED = "48d368fa557731ad0488c07304dfeba8c07910eb"
@@ -33,8 +33,7 @@ def stated(gb):
 
 
 def test_a_good_run_passes_with_the_estimate_labelled(tmp_path):
-    tokens = tmp_path / "tok"
-    (tokens / "openai_clip-vit-large-patch14").mkdir(parents=True)
+    tokens = fill_tokenizers(tmp_path / "tok")
     run = make_run(tmp_path / "run", mixed_precision="fp16", network_dim=8, cache_latents=True)
     report = pf.run_preflight(run, problems=[], runtime=runtime(tokenizers=tokens), vram=stated(24),
                               engine_check=False)
@@ -79,7 +78,11 @@ def test_backend_states():
 
 
 def test_tokenizers_needed_by_each_family(tmp_path):
-    (tmp_path / "openai_clip-vit-large-patch14").mkdir()
+    from services.backend.tokenizer_cache import fill
+
+    (tmp_path / "openai_clip-vit-large-patch14").mkdir()  # an empty folder is not a tokenizer
+    assert pf.check_tokenizers("sd1", tmp_path).status == pf.ERROR
+    fill(tmp_path, ["sd1"], hf_cache=tmp_path, offline=True, log_line=lambda _line: None)
     assert pf.check_tokenizers("sd1", tmp_path).status == pf.OK
     sdxl = pf.check_tokenizers("sdxl", tmp_path)
     assert sdxl.status == pf.ERROR and "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k" in sdxl.message
