@@ -192,3 +192,15 @@ def test_log_view_search_filter_and_bounded_memory(qtbot):
 def test_models_alone_pass_the_model_tester(qtmodeltester):
     qtmodeltester.check(QueueModel())
     qtmodeltester.check(HistoryModel())
+
+
+def test_the_chart_is_drawn_when_its_tab_comes_back(monitor, qtbot, tmp_path):
+    monitor.show()
+    run = make_run(tmp_path / "runs" / "c", max_train_steps=12)
+    monitor.start_run(run)
+    monitor.tabs.setCurrentIndex(monitor.tabs.indexOf(monitor.pages["Log"]))
+    qtbot.waitUntil(lambda: monitor.state.state == "succeeded", timeout=20000)
+    monitor.refresh()
+    assert monitor.chart.points < 12  # not drawn while hidden
+    monitor.tabs.setCurrentIndex(monitor.tabs.indexOf(monitor.pages["Loss"]))
+    assert monitor.chart.points == 12

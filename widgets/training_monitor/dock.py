@@ -153,6 +153,7 @@ class TrainingMonitor(RunActions, QWidget):
         name = TABS[index] if 0 <= index < len(TABS) else ""
         if name == "Loss":
             self._ensure_chart()
+            self._draw_chart(force=True)
         elif name == "History":
             self.history.set_folder(self.controller.runs_dir)
             self.history.refresh()
@@ -201,8 +202,8 @@ class TrainingMonitor(RunActions, QWidget):
         self._draw_chart()
 
     def _draw_chart(self, force: bool = False) -> None:
-        if self.chart is None:
-            return
+        if self.chart is None or TABS[self.tabs.currentIndex()] != "Loss":
+            return  # drawn when the Loss tab is shown again
         now = time.monotonic()
         if not force and now - self._chart_at < CHART_EVERY_S:
             return

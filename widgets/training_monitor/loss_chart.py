@@ -26,7 +26,8 @@ class LossChart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        # No grid: pyqtgraph draws it blended over the whole plot at every update (measured: the
+        # largest part of the chart's cost on the GUI thread).
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "step")
         item.setLabel("left", "loss")
@@ -37,7 +38,6 @@ class LossChart(QWidget):
         self.smooth = pg.PlotDataItem(name="smoothed", connect="finite")
         self.plot.addItem(self.raw)
         self.plot.addItem(self.smooth)
-        self.markers: list[pg.InfiniteLine] = []
         layout.addWidget(self.plot)
         self.points = 0
         self._apply_palette()
@@ -50,18 +50,6 @@ class LossChart(QWidget):
 
     def clear(self) -> None:
         self.set_data([], [], [])
-        for line in self.markers:
-            self.plot.removeItem(line)
-        self.markers.clear()
-
-    def mark(self, step: int, label: str) -> None:
-        """A vertical line at ``step`` (a checkpoint, a resume)."""
-        palette = self.palette()
-        colour = palette.color(QPalette.ColorRole.PlaceholderText)
-        line = pg.InfiniteLine(pos=step, angle=90, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DotLine),
-                               label=label, labelOpts={"position": 0.95, "color": colour, "rotateAxis": (1, 0)})
-        self.plot.addItem(line)
-        self.markers.append(line)
 
     def _apply_palette(self) -> None:
         palette = self.palette()

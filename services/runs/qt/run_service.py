@@ -9,6 +9,7 @@ within 5 seconds and then reports ``finished``. Only one attempt runs at a time.
 from __future__ import annotations
 
 import logging
+import sys
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -54,6 +55,7 @@ class RunService(QObject):
         self._flush_interval = flush_interval_s
         self._stall_after = stall_after_s
         self.current: Launch | None = None
+        self._switch_interval = sys.getswitchinterval()
         self.last_outcome: Outcome | None = None
 
     def is_running(self) -> bool:
@@ -73,6 +75,10 @@ class RunService(QObject):
                           context=context)
 
         thread = _RunThread(factory, self)
+        # The runner's thread parses Python-side while the GUI thread draws: a short GIL switch
+        # interval keeps the GUI from waiting up to 5 ms for each hand-over.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, 0.001))
         thread.batch.connect(self.events)
         thread.done.connect(self._done)
         self._thread = thread
@@ -91,6 +97,7 @@ class RunService(QObject):
             thread.wait()
             thread.deleteLater()
         self.last_outcome = outcome
+        sys.setswitchinterval(self._switch_interval)
         self.running_changed.emit(False)
         self.finished.emit(outcome)
 
