@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -152,8 +153,13 @@ def test_engine_check_plumbing_and_a_backend_missing_a_module(tmp_path):
     assert answer["missing_module"] == "module_that_is_not_installed_xyz"
     checks = pf.checks_from_engine(answer, "train_network.py")
     assert checks[0].status == pf.ERROR and "module_that_is_not_installed_xyz" in checks[0].hint
-    cancelled = pf.run_engine_check(sys.executable, str(sd), "train_network.py", [], cancel=lambda: True)
-    assert cancelled.get("cancelled")
+    slow = tmp_path / "slow-sd-scripts"
+    slow.mkdir()
+    (slow / "train_network.py").write_text("import time\ntime.sleep(60)\n")
+    began = time.monotonic()
+    cancelled = pf.run_engine_check(sys.executable, str(slow), "train_network.py", [],
+                                    cancel=lambda: time.monotonic() - began > 0.5)
+    assert cancelled.get("cancelled") and time.monotonic() - began < 10
     missing = pf.run_engine_check(str(tmp_path / "nope"), str(sd), "train_network.py", [])
     assert "could not be started" in missing["error"]
 
