@@ -233,6 +233,12 @@ class MainWindow(QMainWindow):
     def add_folder_dialog(self) -> None:
         self.open_folder_dialog(add=True)
 
+    def new_project(self) -> None:
+        if self.session.project_modified and not self._confirm_discard():
+            return
+        self.session.projects.new_project()
+        self.session.show_status("New project")
+
     def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open project", self._project_folder(), PROJECT_FILTER)
         if path:

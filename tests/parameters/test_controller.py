@@ -136,3 +136,10 @@ def test_opening_an_invalid_project_reports_and_changes_nothing(qtbot, controlle
     session.open_project(str(bad))
     assert errors and controller.project is before
     assert bad.read_text() == "schema_version = 99\n"
+
+
+def test_file_new_project_starts_afresh(qtbot, app_parts, controller, models):
+    choose_model(qtbot, controller, models["sd1"])
+    app_parts.session.set_project_modified(False)
+    app_parts.window.actions_by_id["file.new_project"].trigger()
+    assert controller.project.model_path is None and controller.family is None

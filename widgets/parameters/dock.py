@@ -199,6 +199,7 @@ class ParametersDock(QWidget):
         c.values_changed.connect(self._values_changed)
         c.report_ready.connect(self._report_ready)
         c.detection_ready.connect(self.picker.show_detection)
+        c.dropped_values.connect(self.picker.show_dropped)
         c.busy_changed.connect(lambda busy: self.problems_title.setText("Problems (checking…)" if busy else
                                                                         self._problems_title))
         self.picker.model_chosen.connect(c.choose_model)

@@ -88,6 +88,10 @@ class ModelPicker(QWidget):
         self.detected.style().unpolish(self.detected)
         self.detected.style().polish(self.detected)
 
+    def show_dropped(self, labels: list[str]) -> None:
+        self.detected.setText(self.detected.text() + "\nDropped, as they do not apply to this family: "
+                              + ", ".join(labels))
+
     def _typed(self) -> None:
         text = self.path.text().strip()
         if text and text != self._last:
