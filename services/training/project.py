@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,20 +30,17 @@ from tomlkit.items import AoT, Table
 
 from services.atomic import atomic_write_text
 from services.errors import FileAccessError, FileFormatError, UserInputError
+from services.training import project_file
 from services.training.families import Family, Mode
 from services.training.registry import registry
-from services.training.secrets import is_secret_key
+from services.training.secrets import is_secret_key, strip_secret_keys
+from services.training.value_types import normalise, type_problem
 from services.training.values import Resolved, flatten, resolve
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 FILE_SUFFIX = ".lsproj.toml"
 MODEL_PATH_KEY = "pretrained_model_name_or_path"
-MAX_PROJECT_BYTES = 16 * 1024 * 1024  # a project is a few KB; anything this large is not one
-
-# Each migration takes the tomlkit document of version N and changes it in place to version N+1.
-MIGRATIONS: dict[int, Callable[[tomlkit.TOMLDocument], None]] = {}
 
 _SUBSET_FIELDS = ("name", "image_dir", "num_repeats", "class_tokens", "is_reg", "enabled")
 
@@ -78,7 +75,7 @@ class Project:
             model_path: str | None = None) -> Project:
         doc = tomlkit.document()
         doc.add(tomlkit.comment("LoRA Studio project"))
-        doc["schema_version"] = SCHEMA_VERSION
+        doc["schema_version"] = project_file.SCHEMA_VERSION
         doc["project"] = {"name": name}
         model = tomlkit.table()
         if model_path:
@@ -100,7 +97,7 @@ class Project:
         path = Path(path)
         try:
             size = path.stat().st_size
-            if size > MAX_PROJECT_BYTES:
+            if size > project_file.MAX_PROJECT_BYTES:
                 raise FileFormatError(f"{path} is {size // 1024 // 1024} MB, far too large to be a project file.",
                                       "Choose the project's .toml file.")
             text = path.read_text(encoding="utf-8")
@@ -115,37 +112,17 @@ class Project:
     @classmethod
     def from_toml(cls, text: str, path: Path | None = None) -> Project:
         where = str(path) if path else "The project"
-        try:
-            doc = tomlkit.parse(text)
-        except Exception as exc:  # tomlkit's parse errors have several types; all mean "not TOML"
-            raise FileFormatError(f"{where} is not valid TOML: {exc}",
-                                  "Open it in a text editor and fix the line named, or restore a backup.") from None
-        version = doc.get("schema_version")
-        if version is None:
-            if "project" not in doc and "training" not in doc:
-                raise FileFormatError(f"{where} is not a LoRA Studio project (it has no schema_version).",
-                                      "Use File > Import for kohya_ss or LoRA_Easy_Training_Scripts configs.")
-            version = 1
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise FileFormatError(f"{where} has an invalid schema_version ({version!r}).")
-        if version > SCHEMA_VERSION:
-            raise FileFormatError(
-                f"{where} was written by a newer LoRA Studio (project format {version}; this version reads up "
-                f"to {SCHEMA_VERSION}).", "Update LoRA Studio to open it. The file was not changed.")
-        migrated = version < SCHEMA_VERSION
-        while version < SCHEMA_VERSION:
-            MIGRATIONS[version](doc)
-            version += 1
-        doc["schema_version"] = SCHEMA_VERSION
+        doc, migrated = project_file.parse(text, where)
         project = cls(doc, path)
-        project._check_structure(where)
+        project.load_warnings += project_file.unknown_keys(flatten(doc.get("training", {}).get("values", {})))
         if migrated:
             project.load_warnings.append("The project was upgraded to the current format; saving writes the new "
                                          "format.")
         return project
 
     def to_toml(self) -> str:
-        self._strip_secrets()
+        for key in strip_secret_keys(self._doc):
+            log.warning("removed the secret-like key %r from the project", key)
         return tomlkit.dumps(self._doc)
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -165,37 +142,6 @@ class Project:
         twin = Project(copy.deepcopy(self._doc), self.path)
         twin.load_warnings = list(self.load_warnings)
         return twin
-
-    # --- structure check (what must hold for the rest to work) -----------------------------------
-    def _check_structure(self, where: str) -> None:
-        for name in ("project", "model", "training", "dataset", "captioning"):
-            if name in self._doc and not isinstance(self._doc[name], (Table, dict)):
-                raise FileFormatError(f"{where}: [{name}] must be a table.")
-        training = self._doc.get("training", {})
-        mode = training.get("mode", Mode.LORA.value)
-        if mode not in {m.value for m in Mode}:
-            raise FileFormatError(f"{where}: training mode {mode!r} is not one of "
-                                  f"{', '.join(m.value for m in Mode)}.")
-        family = self._doc.get("model", {}).get("family")
-        if family is not None and family not in {f.value for f in Family}:
-            raise FileFormatError(f"{where}: model family {family!r} is not one of "
-                                  f"{', '.join(f.value for f in Family)}.")
-        values = training.get("values", {})
-        if not isinstance(values, (Table, dict)):
-            raise FileFormatError(f"{where}: [training.values] must be a table.")
-        subsets = self._doc.get("dataset", {}).get("subsets", [])
-        if not isinstance(subsets, (AoT, list)) or not all(isinstance(s, (Table, dict)) for s in subsets):
-            raise FileFormatError(f"{where}: dataset.subsets must be a list of [[dataset.subsets]] tables.")
-        for i, sub in enumerate(subsets):
-            if not isinstance(sub.get("image_dir"), str):
-                raise FileFormatError(f"{where}: subset {i + 1} has no image_dir.")
-            for key, kind in (("num_repeats", int), ("is_reg", bool), ("enabled", bool)):
-                if key in sub and (not isinstance(sub[key], kind) or (kind is int and isinstance(sub[key], bool))):
-                    raise FileFormatError(f"{where}: subset {i + 1}: {key} must be a {kind.__name__}.")
-        reg = registry()
-        for key in self.user_values:
-            if key not in reg:
-                self.load_warnings.append(f"unknown parameter {key!r} kept as it is (not used)")
 
     # --- top-level fields -------------------------------------------------------------------------
     def _table(self, name: str) -> Table:
@@ -287,6 +233,9 @@ class Project:
             raise UserInputError(f"{key} is a secret and is never stored in a project.",
                                  "Set it in the environment (HF_TOKEN, WANDB_API_KEY) or the system keyring.")
         value = _plain(value)
+        param = registry().find(key)
+        if param is not None and type_problem(param, value) is None:
+            value = normalise(param, value)
         if key == MODEL_PATH_KEY:
             self.model_path = value
             return
@@ -447,22 +396,6 @@ class Project:
             table.pop(key, None)
         else:
             table[key] = value
-
-    def _strip_secrets(self) -> None:
-        """Remove anything secret-looking that found its way into the document (defence in depth)."""
-        def walk(table) -> None:
-            for key in list(table.keys()):
-                item = table[key]
-                if is_secret_key(str(key)) and not isinstance(item, (Table, dict)):
-                    log.warning("removing the secret-like key %r from the project", key)
-                    del table[key]
-                elif isinstance(item, (Table, dict)):
-                    walk(item)
-                elif isinstance(item, (AoT, list)):
-                    for element in item:
-                        if isinstance(element, (Table, dict)):
-                            walk(element)
-        walk(self._doc)
 
 
 def _plain(value: Any) -> Any:

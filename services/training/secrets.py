@@ -54,3 +54,21 @@ def redact(text: str, secrets: Mapping[str, str]) -> str:
         if value:
             text = text.replace(value, f"<{name}>")
     return text
+
+
+def strip_secret_keys(table) -> list[str]:
+    """Remove secret-like keys from a nested mapping (a tomlkit document included), in place; returns
+    what was removed. Defence in depth: nothing should have put them there."""
+    removed: list[str] = []
+    for key in list(table.keys()):
+        item = table[key]
+        if isinstance(item, Mapping):
+            removed += strip_secret_keys(item)
+        elif isinstance(item, list):
+            for element in item:
+                if isinstance(element, Mapping):
+                    removed += strip_secret_keys(element)
+        elif is_secret_key(str(key)):
+            del table[key]
+            removed.append(str(key))
+    return removed

@@ -68,12 +68,14 @@ class RunFolder:
     secret_env_names: tuple[str, ...]  # secrets the launcher passes from its environment / the keyring
     steps: StepPlan | None
     problems: tuple = ()              # validation problems (warnings, infos; errors only with allow_errors)
+    tokenizers: TokenizerCacheReport | None = None  # what the tokenizer cache holds for this family
 
     def launch_environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The full environment for the child: ``base`` (default os.environ) + ``env`` + the secrets."""
+        """The full environment for the child: ``base`` (default os.environ) + ``env`` + the secrets
+        (read from this process's environment or the system keyring, at launch time only)."""
         env = dict(os.environ if base is None else base)
         env.update(self.env)
-        env.update(secret_environment(env))
+        env.update(secret_environment())
         return env
 
 
@@ -114,9 +116,16 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
         dataset, metadata = build_dataset_config(project, resolved, folder / "metadata")
         header = f"Written by LoRA Studio for {script} ({resolved.family.label}, {resolved.mode.label})."
         config_path, dataset_path = folder / CONFIG_NAME, folder / DATASET_NAME
-        atomic_write_text(config_path, toml_text.dumps(config, header=header + "\nsd-scripts reads every table "
-                                                                               "as one flat list of arguments."))
-        atomic_write_text(dataset_path, toml_text.dumps(dataset, header=header))
+        try:
+            config_text = toml_text.dumps_checked(config, header=header + "\nsd-scripts reads every table as one "
+                                                                          "flat list of arguments.")
+            dataset_text = toml_text.dumps_checked(dataset, header=header)
+        except ValueError as exc:
+            raise UserInputError(f"A value cannot be written so that sd-scripts reads it back unchanged: {exc}.",
+                                 "sd-scripts' TOML reader mishandles some text (for example text that starts "
+                                 "with a double quote); change that value.") from None
+        atomic_write_text(config_path, config_text)
+        atomic_write_text(dataset_path, dataset_text)
         snapshot_path = folder / SNAPSHOT_NAME
         atomic_write_text(snapshot_path, _snapshot(project).to_toml())
         resolved_path = folder / RESOLVED_NAME
@@ -124,6 +133,9 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
     except OSError as exc:
         raise FileAccessError(f"The run folder {folder} could not be written: {exc.strerror or exc}.") from None
 
+    tokenizers = None
+    if options.tokenizer_cache_dir:
+        tokenizers = _offline_tokenizers(Path(options.tokenizer_cache_dir), resolved.family)
     sd_dir = Path(options.sd_scripts_dir).absolute() if options.sd_scripts_dir else None
     script_arg = str(sd_dir / script) if sd_dir else script
     argv = accelerate_argv(options.python or sys.executable, script_arg, config_path, dataset_path, values)
@@ -136,7 +148,29 @@ def emit_run_folder(project: Project, out_dir: str | os.PathLike, options: EmitO
                                                indent=2))
     return RunFolder(folder, config_path, dataset_path, snapshot_path, resolved_path, command_path, command_json,
                      output_dir, logging_dir, prompts_path, tuple(metadata), script, tuple(argv), sd_dir, env,
-                     secret_names, report.steps, tuple(report.problems))
+                     secret_names, report.steps, tuple(report.problems), tokenizers)
+
+
+@dataclass(frozen=True)
+class TokenizerCacheReport:
+    folder: Path
+    written: tuple[str, ...]   # written now from the bundled CLIP vocabulary
+    present: tuple[str, ...]   # already cached
+    missing: tuple[str, ...]   # needed, not cached, cannot be built offline (T5-XXL): the backend's repair
+                               # (services.backend.tokenizer_cache.fill) downloads it while online
+
+
+def _offline_tokenizers(cache_dir: Path, family) -> TokenizerCacheReport:
+    """The tokenizers the family needs, written offline where they can be (never a download here)."""
+    from services.backend.tokenizer_cache import fill
+
+    try:
+        report = fill(cache_dir, [family.value], hf_cache=cache_dir, offline=True, log_line=lambda _line: None)
+    except OSError as exc:
+        raise FileAccessError(f"The tokenizer cache {cache_dir} could not be written: {exc.strerror or exc}.") \
+            from None
+    return TokenizerCacheReport(cache_dir, tuple(repo for repo, _ in report.filled), tuple(report.already),
+                                tuple(repo for repo, _ in report.missing))
 
 
 def _snapshot(project: Project) -> Project:
@@ -181,4 +215,4 @@ def _command_text(argv: list[str], cwd: Path | None, env: Mapping[str, str], sec
             f"{where}\n{exports}\n{command_line(argv)}\n")
 
 
-__all__ = ["EmitOptions", "RunFolder", "emit_run_folder"]
+__all__ = ["EmitOptions", "RunFolder", "TokenizerCacheReport", "emit_run_folder"]

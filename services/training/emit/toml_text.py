@@ -1,9 +1,12 @@
-"""A small TOML writer for the generated sd-scripts files.
+r"""A small TOML writer for the generated sd-scripts files.
 
-sd-scripts reads its configs with the old ``toml`` package (0.10.2), which is stricter than TOML 1.0
-in places (no mixed-type arrays); this writer emits only what both it and ``tomllib`` read alike:
-basic strings with every special character escaped, finite numbers, homogeneous arrays, tables and
-arrays of tables. Anything else raises ``ValueError`` rather than writing a file the engine misreads.
+sd-scripts reads its configs with the old ``toml`` package (0.10.2), which misreads valid TOML in
+places: it splits strings inside arrays at some commas, mishandles escaped double quotes, treats a
+string starting with two quotes as a multi-line one, and rejects mixed-type arrays. This writer
+escapes double quotes and control characters as ``\uXXXX`` (which every TOML reader decodes alike),
+also commas inside array strings where the engine would split them, writes finite numbers and
+homogeneous arrays only, and ``dumps_checked`` reads the result back with the engine's own parser
+and refuses (``ValueError``) anything that would not come back unchanged.
 """
 
 from __future__ import annotations
@@ -14,15 +17,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_UNICODE_ESCAPED = frozenset('"')
+_ARRAY_ESCAPED = frozenset('",')
 
 
-def quote(text: str) -> str:
+def quote(text: str, escaped: frozenset = _UNICODE_ESCAPED) -> str:
     out = []
     for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in escaped or ord(ch) < 0x20 or ord(ch) == 0x7F:
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
@@ -30,7 +34,12 @@ def quote(text: str) -> str:
 
 
 def key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else quote(name)
+    if _BARE_KEY.match(name):
+        return name
+    if any(ch in _ARRAY_ESCAPED or ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        # the engine's parser keeps escapes in quoted keys literally, so such a key would change meaning
+        raise ValueError(f"the key {name!r} cannot be written so that sd-scripts reads it back unchanged")
+    return quote(name)
 
 
 def value(v: Any) -> str:
@@ -50,8 +59,27 @@ def value(v: Any) -> str:
         kinds = {_kind(i) for i in items}
         if len(kinds) > 1:
             raise ValueError(f"mixed-type array {items!r} cannot be read by sd-scripts' TOML parser")
-        return "[" + ", ".join(value(i) for i in items) + "]"
+        return "[" + ", ".join(_array_string(i) if isinstance(i, str) else value(i) for i in items) + "]"
     raise ValueError(f"{type(v).__name__} values cannot be written to TOML")
+
+
+def _array_string(text: str) -> str:
+    """Commas stay readable (``down_lr_weight=1,1,1``) unless the engine's parser would split there."""
+    plain = quote(text)
+    if "," in text and not _engine_reads(f"a = [{plain}, {plain}]", [text, text]):
+        return quote(text, _ARRAY_ESCAPED)
+    return plain
+
+
+def _engine_reads(text: str, want: Any) -> bool:
+    try:
+        import toml
+    except ImportError:  # pragma: no cover - a dependency; be conservative without it
+        return False
+    try:
+        return toml.loads(text)["a"] == want
+    except Exception:  # the engine's parser fails in assorted ways on what it misreads
+        return False
 
 
 def _kind(v: Any) -> str:
@@ -95,3 +123,48 @@ def _is_table(v: Any) -> bool:
 
 def _is_table_array(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(isinstance(i, Mapping) for i in v)
+
+
+def dumps_checked(doc: Mapping[str, Any], *, header: str = "") -> str:
+    """``dumps``, then read back with sd-scripts' TOML parser: ValueError unless every value survives."""
+    text = dumps(doc, header=header)
+    try:
+        import toml  # the engine's parser (sd-scripts pins toml 0.10.2)
+    except ImportError:  # pragma: no cover - a dependency; without it the escaping above still applies
+        return text
+    try:
+        back = toml.loads(text)
+    except Exception as exc:  # toml raises assorted errors on what it cannot read
+        raise ValueError(f"sd-scripts' TOML reader cannot read the generated file: {exc}") from None
+    problem = _first_difference(_plain(doc), back, "")
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _plain(doc: Any) -> Any:
+    if isinstance(doc, Mapping):
+        return {k: _plain(v) for k, v in doc.items() if v is not None}
+    if isinstance(doc, (list, tuple)):
+        return [_plain(v) for v in doc]
+    return doc
+
+
+def _first_difference(want: Any, got: Any, where: str) -> str | None:
+    if isinstance(want, dict) and isinstance(got, dict):
+        for k, v in want.items():
+            if k not in got:
+                return f"{where}{k} would be lost by sd-scripts' TOML reader"
+            problem = _first_difference(v, got[k], f"{where}{k}.")
+            if problem:
+                return problem
+        return None
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        for i, (a, b) in enumerate(zip(want, got)):
+            problem = _first_difference(a, b, f"{where}[{i}].")
+            if problem:
+                return problem
+        return None
+    if want == got and type(want) is type(got):
+        return None
+    return f"{where.rstrip('.')} = {want!r} would be read by sd-scripts as {got!r}"

@@ -38,7 +38,8 @@ PARAMETERS = [
       "Train through DeepSpeed ZeRO to split optimizer state (and more) across GPUs. Needs deepspeed in "
       "the backend."),
     p("zero_stage", CHOICE, 2, "ZeRO stage",
-      "1 splits optimizer state, 2 also gradients, 3 also the weights.", choices=(0, 1, 2, 3), engine=2,
+      "How much DeepSpeed splits across GPUs: stage 1 the optimizer state, 2 also the gradients, 3 also the "
+      "weights.", choices=(0, 1, 2, 3), engine=2,
       conditions=_DS),
     p("offload_optimizer_device", CHOICE, None, "Offload optimizer to",
       "Move the optimizer state to system RAM (cpu) or an NVMe drive.", choices=("cpu", "nvme"),

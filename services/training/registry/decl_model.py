@@ -33,6 +33,6 @@ PARAMETERS = [
       "The T5-XXL text encoder file. Needed for Flux.1; for SD3 only when the checkpoint does not contain "
       "it. An fp16 or fp8 file saves a lot of RAM.", families=DIT, file_filter=_WEIGHTS),
     p("model_type", CHOICE, "flux", "Flux model type",
-      "flux for Flux.1 dev/schnell and their finetunes; chroma for Chroma, a Flux-derived model without "
+      "Use flux for Flux.1 dev/schnell and their finetunes, chroma for Chroma, a Flux-derived model without "
       "guidance distillation.", choices=("flux", "chroma"), engine="flux", families={Family.FLUX}),
 ]

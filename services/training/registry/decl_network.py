@@ -36,7 +36,7 @@ PARAMETERS = [
       "lycoris-lora package in the backend.", choices=ALGORITHM_IDS, modes=LORA, targets=(Target.PROJECT,)),
     p("network_dim", INT, 16, "Network dimension (rank)",
       "The capacity of the adapter. 8-32 suits most characters and styles; higher means larger files and "
-      "more risk of copying the training images.", modes=LORA, minimum=1, maximum=1024),
+      "more risk of copying the training images.", modes=LORA, minimum=1, maximum=100000),
     p("network_alpha", FLOAT, 8.0, "Network alpha",
       "Scales the adapter's output by alpha / dimension. Half the dimension is common; equal to the "
       "dimension gives full strength; lower values need a higher learning rate.", modes=LORA, minimum=0,
@@ -68,7 +68,7 @@ PARAMETERS = [
     p("network_args.conv_dim", INT, None, "Conv dimension",
       "Also train the convolution layers with this rank (the LoCon style). Captures textures and styles "
       "better; empty leaves the convolutions alone.", modes=LORA, algorithms=_CONV, families=SD_UNET,
-      minimum=1, maximum=1024),
+      minimum=1, maximum=100000),
     p("network_args.conv_alpha", FLOAT, None, "Conv alpha",
       "Alpha of the convolution layers, like network alpha.", modes=LORA, algorithms=_CONV, families=SD_UNET,
       minimum=0, min_exclusive=True, conditions="network_args.conv_dim"),

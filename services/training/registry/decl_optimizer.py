@@ -71,7 +71,7 @@ PARAMETERS = [
       "A separate learning rate for SD3's T5-XXL text encoder when it is trained.", families={Family.SD3},
       modes=FULL_MODES, minimum=0, scientific=True),
     p("block_lr", STR, None, "Learning rate per U-Net block",
-      "23 comma-separated learning rates, one per SDXL U-Net block (0 freezes a block).",
+      "Comma-separated learning rates, one for each of the 23 SDXL U-Net blocks (0 freezes a block).",
       families={Family.SDXL}, modes=FULL_MODES),
     p("max_grad_norm", FLOAT, 1.0, "Gradient clipping",
       "Gradients with a larger norm are scaled down to it, which tames occasional spikes. 0 turns clipping "

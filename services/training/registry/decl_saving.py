@@ -17,7 +17,7 @@ PARAMETERS = [
     p("output_name", STR, None, "Output name",
       "The file name of the result, without extension. Empty: the project's name."),
     p("save_model_as", CHOICE, "safetensors", "File format",
-      "safetensors is safe to share and load; ckpt/pt are pickles kept for old tools. Full finetunes can "
+      "The .safetensors format is safe to share and load; ckpt/pt are pickles kept for old tools. Full finetunes can "
       "also be saved as diffusers folders.", choices=("safetensors", "ckpt", "pt", "diffusers",
                                                     "diffusers_safetensors"),
       choices_by=((None, LORA, ("safetensors", "ckpt", "pt")), (None, FULL_MODES,
@@ -70,7 +70,7 @@ PARAMETERS = [
     p(_HF, STR, None, "Upload to repository",
       "A Hugging Face repository (user/name) to upload the results to. The token is taken from the "
       "HF_TOKEN environment variable or the system keyring, never from the project."),
-    p("huggingface_repo_type", CHOICE, None, "Repository type", "model (usual) or dataset.",
+    p("huggingface_repo_type", CHOICE, None, "Repository type", "The kind of repository: model (the usual) or dataset.",
       choices=("model", "dataset"), conditions=_HF),
     p("huggingface_path_in_repo", STR, None, "Folder in repository", "Where in the repository files go.",
       conditions=_HF),

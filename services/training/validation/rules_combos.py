@@ -106,7 +106,7 @@ def check_memory(c: RuleContext) -> Iterator[Problem]:
         for i, sub in enumerate(c.subsets):
             for key in ("random_crop", "color_aug"):
                 if c.subset_value(i, key):
-                    yield error(key if key in c.applicable else f"subsets[{c.subset_indices[i]}].{key}",
+                    yield error(f"subsets[{c.subset_indices[i]}].{key}" if key in sub.values else key,
                                 f"{c.label(key)} changes the image every step, so latents cannot be cached "
                                 f"(subset {sub.display_name()}).",
                                 f"Turn off {c.label(key)}, or turn off 'Cache latents'.")
@@ -115,7 +115,7 @@ def check_memory(c: RuleContext) -> Iterator[Problem]:
         for i, sub in enumerate(c.subsets):
             for key in ("shuffle_caption", "caption_dropout_rate", "caption_tag_dropout_rate", "token_warmup_step"):
                 if c.subset_value(i, key):
-                    where = key if key in c.applicable else f"subsets[{c.subset_indices[i]}].{key}"
+                    where = f"subsets[{c.subset_indices[i]}].{key}" if key in sub.values else key
                     yield error(where, f"{c.label(key)} changes the captions during training, so text-encoder "
                                        f"outputs cannot be cached (subset {sub.display_name()}).",
                                 f"Turn off {c.label(key)}, or turn off 'Cache text-encoder outputs'.")
@@ -146,7 +146,7 @@ def check_network(c: RuleContext) -> Iterator[Problem]:
                                        "the adapter's updates.", "Use an alpha at most equal to the dimension.")
     if algo in lycoris("loha", "lokr") and isinstance(dim, int) and dim > 64:
         yield warning("network_dim", f"LoHa and LoKr rarely need a dimension above 64 (it is {dim}).",
-                      "Try 16-32; LyCORIS warns about this too.")
+                      "Try 16-32, unless a huge value is meant to make LoKr full-rank.")
     if algo in ("dylora", *lycoris("dylora")):
         unit = c.v("network_args.unit") if algo == "dylora" else c.v("network_args.block_size")
         if isinstance(dim, int) and isinstance(unit, int) and unit and dim % unit:
@@ -176,9 +176,6 @@ def check_network(c: RuleContext) -> Iterator[Problem]:
 
 
 def check_training(c: RuleContext) -> Iterator[Problem]:
-    if c.v("scale_v_pred_loss_like_noise_pred") and not c.v("v_parameterization"):
-        yield error("scale_v_pred_loss_like_noise_pred", "This loss scaling is only for v-prediction models.",
-                    "Turn it off, or turn on 'V-prediction model'.")
     if c.v("v_pred_like_loss") and c.v("v_parameterization"):
         yield error("v_pred_like_loss", "The v-prediction-like loss is for noise-prediction models only.",
                     "Turn it off for a v-prediction model.")

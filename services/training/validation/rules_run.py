@@ -38,8 +38,9 @@ def check_distributed(c: RuleContext) -> Iterator[Problem]:
             yield error("accelerate.gpu_ids", f"GPU ids {gpu_ids!r} must be numbers separated by commas.",
                         "For example 0,1.")
         elif gpu_ids.strip().lower() != "all" and len(ids) < processes:
-            yield error("accelerate.gpu_ids", f"{processes} processes need {processes} GPUs, but only {len(ids)} "
-                                              "ids are listed.", "List one GPU id per process.")
+            listed = f"{len(ids)} id is" if len(ids) == 1 else f"{len(ids)} ids are"
+            yield error("accelerate.gpu_ids", f"{processes} processes need {processes} GPUs, but only {listed} "
+                                              "listed.", "List one GPU id per process.")
     if machines > 1:
         if not c.v("accelerate.main_process_ip"):
             yield error("accelerate.main_process_ip", "A multi-machine run needs the address of the main machine.",
