@@ -143,3 +143,15 @@ def test_file_new_project_starts_afresh(qtbot, app_parts, controller, models):
     app_parts.session.set_project_modified(False)
     app_parts.window.actions_by_id["file.new_project"].trigger()
     assert controller.project.model_path is None and controller.family is None
+
+
+def test_memory_profile_is_suggested_from_the_vram(qtbot, controller, session, models):
+    session.set_stated_vram_gb(12)  # no GPU here: the user's own figure is what counts
+    with qtbot.waitSignal(controller.vram_changed, timeout=15000) as blocker:
+        controller.refresh_vram()
+    assert blocker.args[0].gb == 12 and blocker.args[0].source == "stated"
+    choose_model(qtbot, controller, models["sdxl"])
+    suggested = controller.library.suggest_memory(Family.SDXL, 12)
+    assert suggested is not None
+    assert controller.project.memory_profile == suggested.id
+    assert controller.resolved.origin(next(iter(suggested.values_for(controller.mode)))).value == "memory profile"

@@ -203,3 +203,12 @@ def test_parse_text_per_type(controller):
     assert parse_text(reg.get("learning_rate"), "") is None
     with pytest.raises(ValueError):
         parse_text(reg.get("network_dim"), "-5")
+
+
+def test_suggested_memory_profile_is_marked_in_the_combo(dock, qtbot, models, app_parts):
+    app_parts.session.set_stated_vram_gb(8)
+    qtbot.waitUntil(lambda: dock.controller.vram_gb == 8, timeout=15000)
+    choose_model(qtbot, dock.controller, models["sdxl"])
+    labels = [dock.memory_profile.itemText(i) for i in range(dock.memory_profile.count())]
+    assert any("suggested for 8 GB" in label for label in labels)
+    assert dock.memory_profile.currentData() == dock.controller.project.memory_profile is not None

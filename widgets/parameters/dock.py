@@ -60,8 +60,6 @@ class ParametersDock(QWidget):
         from services.training.qt.parameter_model import ParameterFilter, ParameterTreeModel
 
         self.controller = self.session.projects
-        if not self.controller.vram_gb and self.session.settings.hardware.stated_vram_gb > 0:
-            self.controller.vram_gb = self.session.settings.hardware.stated_vram_gb
         self.model = ParameterTreeModel(self.controller, self)
         self.proxy = ParameterFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -74,6 +72,7 @@ class ParametersDock(QWidget):
             self._report_ready(self.controller.report)
         else:
             self.controller.schedule_validation()
+        self.controller.refresh_vram()
 
     def _build(self) -> None:
         from services.training.profiles import ProfileKind
@@ -200,6 +199,8 @@ class ParametersDock(QWidget):
         c.report_ready.connect(self._report_ready)
         c.detection_ready.connect(self.picker.show_detection)
         c.dropped_values.connect(self.picker.show_dropped)
+        c.vram_changed.connect(self._vram_changed)
+        self.session.settings_changed.connect(self._settings_changed)
         c.busy_changed.connect(lambda busy: self.problems_title.setText("Problems (checking…)" if busy else
                                                                         self._problems_title))
         self.picker.model_chosen.connect(c.choose_model)
@@ -227,6 +228,16 @@ class ParametersDock(QWidget):
         self._fill_profiles()
         self.tree.expandAll()
         self._show_help(self.tree.currentIndex())
+
+    def _vram_changed(self, vram) -> None:
+        self.memory_profile.setToolTip("Settings that make the run fit your GPU's memory.\n" + vram.message)
+        self._fill_profiles()
+
+    def _settings_changed(self) -> None:
+        stated = self.session.settings.hardware.stated_vram_gb
+        if self.controller.vram is None or (self.controller.vram.source != "detected" and \
+                stated != (self.controller.vram_gb or 0)):
+            self.controller.refresh_vram()
 
     def _values_changed(self, _keys) -> None:
         self._show_help(self.tree.currentIndex())

@@ -37,6 +37,7 @@ class ProjectController(QObject):
     detection_ready = Signal(object, object)  # DetectionResult or None, error or None
     dropped_values = Signal(list)         # labels of values dropped by a change of family
     busy_changed = Signal(bool)           # validation running
+    vram_changed = Signal(object)         # VramAvailability: detected or stated GPU memory
 
     def __init__(self, session, library: ProfileLibrary | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent or session)
@@ -54,6 +55,8 @@ class ProjectController(QObject):
         self.detection = None
         self.image_counts: dict[str, int] | None = None
         self.vram_gb: float | None = None
+        self.vram = None  # the last VramAvailability
+        self._vram_generation = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(VALIDATION_DELAY_MS)
@@ -225,6 +228,24 @@ class ProjectController(QObject):
             self.session.show_status(
                 "Changing the model family dropped values that do not apply to it: " + ", ".join(dropped), 10000)
 
+    # --- GPU memory, for the memory-profile suggestion ---------------------------------------------
+    def refresh_vram(self) -> None:
+        """Detect the GPUs (or take the VRAM the user stated) off the GUI thread."""
+        from services.hardware.vram import detected_or_stated_vram
+
+        self._vram_generation += 1
+
+        def done(gen: int, result, error) -> None:
+            self._forget_job(job)
+            if gen != self._vram_generation or error is not None:
+                return
+            self.vram = result
+            self.vram_gb = result.gb
+            self.vram_changed.emit(result)
+
+        job = jobs.start(self.pool, self._vram_generation, done, detected_or_stated_vram, self.session.settings)
+        self._jobs.add(job)
+
     # --- after every change -------------------------------------------------------------------------
     def _after_edit(self, keys: list[str], fields_changed: bool) -> None:
         before = self.selection()
@@ -281,6 +302,7 @@ class ProjectController(QObject):
         self._timer.stop()
         self._generation += 1
         self._detect_generation += 1
+        self._vram_generation += 1
         self.pool.waitForDone(10000)
 
 
