@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
           "bottom": Qt.DockWidgetArea.BottomDockWidgetArea, "top": Qt.DockWidgetArea.TopDockWidgetArea}
 LAYOUT_VERSION = 1
+PROJECT_FILTER = "LoRA Studio project (*.lsproj.toml *.toml)"
 
 
 def load_class(path: str):
@@ -232,33 +233,48 @@ class MainWindow(QMainWindow):
     def add_folder_dialog(self) -> None:
         self.open_folder_dialog(add=True)
 
+    def new_project(self) -> None:
+        if self.session.project_modified and not self._confirm_discard():
+            return
+        self.session.projects.new_project()
+        self.session.show_status("New project")
+
     def open_project_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "LoRA Studio project (*.toml)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._project_folder(), PROJECT_FILTER)
         if path:
             self.open_project(path)
 
     def open_project(self, path: str) -> None:
-        opener = getattr(self.session, "open_project", None)
-        if opener is None:
-            self.show_message("Projects", "Training projects are not part of this build yet.")
+        if self.session.project_modified and not self._confirm_discard():
             return
-        opener(path)
+        self.session.open_project(path)
 
-    def save_project(self) -> None:
-        saver = getattr(self.session, "save_project", None)
-        if saver is None:
-            self.show_message("Projects", "Training projects are not part of this build yet.")
-            return
-        saver()
+    def save_project(self) -> bool:
+        if self.session.projects.project.path is None:
+            return self.save_project_as()
+        self.session.save_project()
+        return not self.session.project_modified
 
-    def save_project_as(self) -> None:
-        saver = getattr(self.session, "save_project", None)
-        if saver is None:
-            self.show_message("Projects", "Training projects are not part of this build yet.")
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save project as", "", "LoRA Studio project (*.toml)")
-        if path:
-            saver(path)
+    def save_project_as(self) -> bool:
+        from services.training.project import FILE_SUFFIX
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", self._project_folder(), PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(FILE_SUFFIX) and not path.endswith(".toml"):
+            path += FILE_SUFFIX
+        self.session.save_project(path)
+        return not self.session.project_modified
+
+    def _project_folder(self) -> str:
+        recent = self.session.settings.workspace.recent_projects
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def _confirm_discard(self) -> bool:
+        answer = QMessageBox.question(
+            self, APP_NAME, "The current project has unsaved changes. Discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Discard
 
     def open_demo(self) -> None:
         from services.demo import create_demo_dataset
@@ -364,11 +380,13 @@ class MainWindow(QMainWindow):
             if answer == QMessageBox.StandardButton.Cancel:
                 event.ignore()
                 return
-            if answer == QMessageBox.StandardButton.Save:
-                self.save_project()
+            if answer == QMessageBox.StandardButton.Save and not self.save_project():
+                event.ignore()
+                return
         for dock in self.docks.values():
             shutdown = getattr(dock.widget(), "shutdown", None)
             if callable(shutdown):
                 shutdown()
+        self.session.shutdown()
         self.save_layout()
         super().closeEvent(event)
