@@ -7,14 +7,14 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from app.actions import ACTIONS, MENUS, ActionSpec
 from app.docks import CENTRAL, DOCKS, DockSpec
 from app.themes import THEME_MENU, ThemeManager
 from services.errors import LoraStudioError
-from services.paths import APP_NAME
+from services.paths import APP_NAME, resources_dir
 from services.qt.session import Session
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
           "bottom": Qt.DockWidgetArea.BottomDockWidgetArea, "top": Qt.DockWidgetArea.TopDockWidgetArea}
 LAYOUT_VERSION = 1
+
+
+def app_icon() -> QIcon:
+    """LoRA Studio's icon at every rendered size (resources/icons; files load when a size is drawn)."""
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons").glob("lora-studio-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def load_class(path: str):
@@ -46,6 +54,7 @@ class MainWindow(QMainWindow):
         self.window_settings = window_settings
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())  # the task bar's and the About box's icon
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
