@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from buildlib import checks, deb, nsis, project, run_installer
 from buildlib.bundle import build_bundle
-from buildlib.wheel import build_wheel
 
 LINUX = sys.platform.startswith("linux")
 WINDOWS = sys.platform == "win32"
@@ -36,7 +35,7 @@ def available() -> dict[str, str | None]:
         pyinstaller = None
     except ImportError:
         pyinstaller = "PyInstaller is not installed (pip install -e '.[packaging]')"
-    targets = {"bundle": pyinstaller, "wheel": None}
+    targets = {"bundle": pyinstaller}
     if LINUX:
         targets["deb"] = None if shutil.which("dpkg-deb") else "dpkg-deb is missing (part of dpkg)"
         targets["run"] = None if shutil.which("makeself") else "makeself is missing (apt-get install makeself)"
@@ -48,7 +47,7 @@ def available() -> dict[str, str | None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("targets", nargs="*", help="bundle, wheel, deb, run, nsis-check (Linux), exe (Windows); "
+    parser.add_argument("targets", nargs="*", help="bundle, deb, run, nsis-check (Linux), exe (Windows); "
                                                    "default: all that this machine can build")
     parser.add_argument("--dist", type=Path, default=project.ROOT / "dist", help="where artifacts go (dist/)")
     parser.add_argument("--work", type=Path, default=project.ROOT / "build" / "packaging",
@@ -107,9 +106,6 @@ def main(argv: list[str] | None = None) -> int:
             report["bundle"] = facts
             print(f"  checks      no ML stack, {facts['bundle_mib']} MiB of {project.SIZE_BUDGET_MB} MiB"
                   + ("" if args.skip_self_test else f", self-test passed ({facts.get('self_test_seconds')} s)"))
-        if "wheel" in targets:
-            # The same wheel the bundle carries in backend/, beside the installers for CI's artifacts.
-            step("wheel", lambda: build_wheel(dist))
         if "deb" in targets:
             step("deb", lambda: deb.build_deb(bundle, dist, version, fast=args.fast))
         if "run" in targets:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from buildlib import elf, hostlibs, project
+from buildlib import elf, hostlibs, payload, project
 
 
 class BundleError(RuntimeError):
@@ -142,6 +142,11 @@ def check_bundle(bundle: Path, *, self_test: bool = True) -> dict:
     if size > project.SIZE_BUDGET_MB:
         problems.append(f"the bundle is {size:.0f} MiB, over the {project.SIZE_BUDGET_MB} MiB budget")
     facts: dict = {"bundle_mib": round(size, 1)}
+    if payload.payload_expected():
+        wheels = [p.name for p in bundle.rglob("payload/*.whl")]
+        if len(wheels) != 1:
+            problems.append(f"expected one worker payload wheel in the bundle's payload/, found {wheels}")
+        facts["payload"] = wheels
     if sys.platform.startswith("linux"):
         needs = host_needs(bundle)
         if needs.unresolved:
