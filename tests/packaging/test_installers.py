@@ -114,6 +114,9 @@ def test_bundle_carries_resources_metadata_and_the_worker_payload(built):
     if (ROOT / "profiles").is_dir():
         for source in (ROOT / "profiles").rglob("*.toml"):
             assert (internal / source.relative_to(ROOT)).is_file(), source
+    for source in (ROOT / "vendor").glob("*"):
+        if source.is_file():  # the engine's lock file, read by the backend set-up
+            assert (internal / "vendor" / source.name).is_file(), source
     assert (internal / "licenses" / "PySide6_Essentials").is_dir()
     metadata = (internal / f"lora_studio-{_version()}.dist-info" / "METADATA").read_text()
     assert f"Version: {_version()}" in metadata
