@@ -3,7 +3,8 @@
 - none of the ML stack (project.FORBIDDEN_MODULES), neither as files nor inside the PYZ archive;
 - within the size budget;
 - on Linux, every library a bundled file needs is either in the bundle or a known host library
-  (hostlibs.HOST), so the .deb's Depends is complete;
+  (hostlibs.HOST), so the .deb's Depends is complete, and every bundled ELF file is one the
+  dynamic loader accepts;
 - ``--self-test`` passes from the bundle.
 """
 
@@ -155,6 +156,11 @@ def check_bundle(bundle: Path, *, self_test: bool = True) -> dict:
             problems.append("libraries neither bundled nor known host libraries (add them to "
                             f"packaging/buildlib/hostlibs.py or stop leaving them out): {listing}")
         facts["depends"] = needs.debian_depends()
+        broken = [str(p.relative_to(bundle)) for p in bundle.rglob("*")
+                  if p.is_file() and not p.is_symlink() and elf.is_elf(p) and not elf.loadable(p)]
+        if broken:
+            problems.append("libraries the dynamic loader would refuse (a strip of a patchelf-ed library?): "
+                            + ", ".join(broken[:10]))
     if problems:
         raise BundleError("the bundle fails its checks:\n- " + "\n- ".join(problems))
     if self_test:

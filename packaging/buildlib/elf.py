@@ -1,4 +1,5 @@
-"""Just enough ELF reading to know what a bundle asks of the host: DT_NEEDED names and glibc versions.
+"""Just enough ELF reading to know what a bundle asks of the host (DT_NEEDED names, glibc versions)
+and whether the dynamic loader will accept a file at all.
 
 Pure Python (struct) so the checks need no binutils and stay fast over a few hundred files.
 """
@@ -21,32 +22,47 @@ def is_elf(path: Path) -> bool:
         return False
 
 
-def needed(path: Path) -> list[str]:
-    """The shared libraries an ELF file names in its dynamic section (empty for static files)."""
-    data = path.read_bytes()
+def _program_headers(data: bytes) -> tuple[str, list[tuple[int, int, int, int, int]]]:
+    """(byte-order prefix, [(p_type, p_offset, p_vaddr, p_filesz, p_align), ...]) of an ELF image."""
     if data[:4] != b"\x7fELF":
-        raise ValueError(f"{path} is not an ELF file")
+        raise ValueError("not an ELF file")
     is64, little = data[4] == 2, data[5] == 1
     end = "<" if little else ">"
     if is64:  # e_phoff, and e_phentsize/e_phnum, at their ELF64 offsets
         (phoff,) = struct.unpack_from(end + "Q", data, 0x20)
         phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
-        ph_fmt, dyn_fmt = end + "IIQQQQQQ", end + "qQ"
     else:
         (phoff,) = struct.unpack_from(end + "I", data, 0x1C)
         phentsize, phnum = struct.unpack_from(end + "HH", data, 0x2A)
-        ph_fmt, dyn_fmt = end + "IIIIIIII", end + "iI"
-    loads, dynamic = [], None
+    headers = []
     for i in range(phnum):
-        fields = struct.unpack_from(ph_fmt, data, phoff + i * phentsize)
         if is64:
-            p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = fields[:6]
+            p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz, _memsz, p_align = struct.unpack_from(
+                end + "IIQQQQQQ", data, phoff + i * phentsize)
         else:
-            p_type, p_offset, p_vaddr, _paddr, p_filesz = fields[:5]
-        if p_type == _PT_LOAD:
-            loads.append((p_vaddr, p_offset, p_filesz))
-        elif p_type == _PT_DYNAMIC:
-            dynamic = (p_offset, p_filesz)
+            p_type, p_offset, p_vaddr, _paddr, p_filesz, _memsz, _flags, p_align = struct.unpack_from(
+                end + "IIIIIIII", data, phoff + i * phentsize)
+        headers.append((p_type, p_offset, p_vaddr, p_filesz, p_align))
+    return end, headers
+
+
+def loadable(path: Path) -> bool:
+    """False when a loadable segment's file offset and address disagree modulo its alignment: the
+    dynamic loader refuses such a file ("ELF load command address/offset not page-aligned"). That
+    is what ``strip`` makes of a library patchelf has rewritten (auditwheel's vendored libraries)."""
+    _end, headers = _program_headers(path.read_bytes())
+    return all((vaddr - offset) % align == 0 for p_type, offset, vaddr, _size, align in headers
+               if p_type == _PT_LOAD and align > 1)
+
+
+def needed(path: Path) -> list[str]:
+    """The shared libraries an ELF file names in its dynamic section (empty for static files)."""
+    data = path.read_bytes()
+    end, headers = _program_headers(data)
+    dyn_fmt = end + ("qQ" if data[4] == 2 else "iI")
+    loads = [(vaddr, offset, size) for p_type, offset, vaddr, size, _align in headers if p_type == _PT_LOAD]
+    dynamic = next(((offset, size) for p_type, offset, _vaddr, size, _align in headers if p_type == _PT_DYNAMIC),
+                   None)
     if dynamic is None:
         return []
     entry_size = struct.calcsize(dyn_fmt)

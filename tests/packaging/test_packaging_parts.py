@@ -103,6 +103,30 @@ def test_elf_reader_finds_what_a_library_needs():
     assert not elf.is_elf(ROOT / "pyproject.toml")
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF files are Linux's")
+def test_elf_reader_spots_a_library_the_loader_would_refuse(tmp_path):
+    """What strip does to a patchelf-ed library: a loadable segment whose offset and address no
+    longer agree modulo its alignment (numpy's OpenBLAS: "address/offset not page-aligned")."""
+    import _ctypes
+    import struct
+
+    good = Path(_ctypes.__file__)
+    assert elf.loadable(good)
+    data = bytearray(good.read_bytes())
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        p_type, _flags, p_offset = struct.unpack_from("<IIQ", data, at)
+        (p_align,) = struct.unpack_from("<Q", data, at + 48)
+        if p_type == 1 and p_align > 1 and p_offset:  # a PT_LOAD past the first: shift its offset
+            struct.pack_into("<Q", data, at + 8, p_offset + 8)
+            break
+    broken = tmp_path / "broken.so"
+    broken.write_bytes(bytes(data))
+    assert not elf.loadable(broken)
+
+
 def test_icons_are_rendered_at_every_size_and_in_the_ico():
     from PIL import Image
 
