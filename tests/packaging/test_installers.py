@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
 sys.path.insert(0, str(PACKAGING))
 
-from buildlib import checks, payload, project  # noqa: E402
+from buildlib import checks, elf, payload, project  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),
               pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -146,6 +146,8 @@ def test_bundle_answers_version_and_help_without_the_source_tree(built, tmp_path
 def test_every_library_the_bundle_needs_is_bundled_or_a_declared_dependency(built):
     needs = checks.host_needs(built["bundle"])
     assert dict(needs.unresolved) == {}
+    elf_files = [p for p in built["bundle"].rglob("*") if p.is_file() and not p.is_symlink() and elf.is_elf(p)]
+    assert len(elf_files) > 50 and all(elf.loadable(p) for p in elf_files)  # nothing stripped into uselessness
     depends = needs.debian_depends()
     for package in ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxkbcommon-x11-0", "libegl1"):
         assert package in depends
