@@ -143,6 +143,22 @@ def test_bundle_answers_version_and_help_without_the_source_tree(built, tmp_path
         assert name in help_text, f"sub-command {name} missing from the frozen --help"
 
 
+def test_bundle_finds_the_engine_lock_and_its_worker_payload(built, tmp_path):
+    """The backend set-up reads vendor/'s lock file and the bundled payload from inside the bundle."""
+    from app.cli import commands
+
+    if "backend" not in commands() or not payload.payload_expected():
+        pytest.skip("this tree has no backend command or worker payload yet")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["LORA_STUDIO_HOME"] = str(tmp_path / "home")
+    proc = subprocess.run([str(project.bundle_executable(built["bundle"])), "backend", "info", "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    info = json.loads(proc.stdout)
+    lock = (ROOT / "vendor" / "sd-scripts.lock").read_text(encoding="utf-8")
+    assert info["runtime"]["pinned_commit"] and info["runtime"]["pinned_commit"] in lock
+
+
 def test_every_library_the_bundle_needs_is_bundled_or_a_declared_dependency(built):
     needs = checks.host_needs(built["bundle"])
     assert dict(needs.unresolved) == {}
