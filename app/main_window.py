@@ -7,14 +7,14 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from app.actions import ACTIONS, MENUS, ActionSpec
 from app.docks import CENTRAL, DOCKS, DockSpec
 from app.themes import THEME_MENU, ThemeManager
 from services.errors import LoraStudioError
-from services.paths import APP_NAME
+from services.paths import APP_NAME, resources_dir
 from services.qt.session import Session
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,14 @@ _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetAr
           "bottom": Qt.DockWidgetArea.BottomDockWidgetArea, "top": Qt.DockWidgetArea.TopDockWidgetArea}
 LAYOUT_VERSION = 1
 PROJECT_FILTER = "LoRA Studio project (*.lsproj.toml *.toml)"
+
+
+def app_icon() -> QIcon:
+    """LoRA Studio's icon at every rendered size (resources/icons; files load when a size is drawn)."""
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons").glob("lora-studio-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def load_class(path: str):
@@ -47,6 +55,7 @@ class MainWindow(QMainWindow):
         self.window_settings = window_settings
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())  # the task bar's and the About box's icon
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
