@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QIcon, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from app.actions import ACTIONS, MENUS, ActionSpec
 from app.docks import CENTRAL, DOCKS, DockSpec
@@ -55,7 +55,9 @@ class MainWindow(QMainWindow):
         self.window_settings = window_settings
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
-        self.setWindowIcon(app_icon())  # the task bar's and the About box's icon
+        icon = app_icon()
+        self.setWindowIcon(icon)  # the task bar's and the About box's icon
+        QApplication.setWindowIcon(icon)  # every dialog's too
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
