@@ -47,6 +47,20 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # View
     ActionSpec("view.reset_layout", "View", "&Reset layout", "window.reset_layout", "",
                "Put every panel back where it was on first start", separator_before=True),
+    # --- Train (issue 8)
+    ActionSpec("train.preflight", "Train", "&Preflight", "dock.training.preflight", "Ctrl+Shift+P",
+               "Check the run before it costs anything: parameters, backend, the engine's own parser, "
+               "disk space, video memory"),
+    ActionSpec("train.start", "Train", "&Start training", "dock.training.start", "Ctrl+Return",
+               "Check, then start training"),
+    ActionSpec("train.stop", "Train", "S&top", "dock.training.stop", "Ctrl+.",
+               "End the engine and every process it started"),
+    ActionSpec("train.resume", "Train", "&Resume", "dock.training.resume", "",
+               "Continue the shown run from its last saved state"),
+    ActionSpec("train.queue", "Train", "Add to &queue", "dock.training.add_to_queue", "",
+               "Freeze the current project into a run that waits its turn", separator_before=True),
+    ActionSpec("train.history", "Train", "Run &history…", "dock.training.show_history", "",
+               "Every run, reopenable"),
     # --- Backend (issue 10)
     ActionSpec("train.backend_setup", "Train", "Training &backend…", "session.request_backend_setup",
                tip="Install, verify or repair the training engine (sd-scripts), or choose an existing one",

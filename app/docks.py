@@ -26,6 +26,6 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("captions", "Caption editor", "right", "widgets.placeholders:CaptionPlaceholder", "Ctrl+2"),
     DockSpec("parameters", "Parameters", "right", "widgets.parameters.dock:ParametersDock", "Ctrl+3",
              tabify_with="captions"),
-    DockSpec("training", "Training monitor", "bottom", "widgets.placeholders:TrainingPlaceholder", "Ctrl+4"),
+    DockSpec("training", "Training monitor", "bottom", "widgets.training_monitor.dock:TrainingMonitor", "Ctrl+4"),
     DockSpec("gpu", "GPU monitor", "bottom", "widgets.gpu_monitor.dock:GpuMonitorDock", "Ctrl+5"),
 )
