@@ -62,6 +62,7 @@ class ProjectController(QObject):
         self._timer.setInterval(VALIDATION_DELAY_MS)
         self._timer.timeout.connect(self._validate_now)
         self._resolve()
+        session.set_project(self.project)  # the runner and the title bar read session.project
 
     # --- reading ----------------------------------------------------------------------------------
     @property
