@@ -34,8 +34,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Open a dataset folder (Kohya subsets are recognised)"),
     ActionSpec("file.add_folder", "File", "&Add folder to workspace…", "window.add_folder_dialog", "Ctrl+Shift+O",
                "Add another folder as a subset of the open workspace"),
+    ActionSpec("file.new_project", "File", "&New project", "window.new_project", "StandardKey.New",
+               "Start a new training project", separator_before=True),
     ActionSpec("file.open_project", "File", "Open &project…", "window.open_project_dialog", "Ctrl+Alt+O",
-               "Open a LoRA Studio project file", separator_before=True),
+               "Open a LoRA Studio project file"),
     ActionSpec("file.save_project", "File", "&Save project", "window.save_project", "StandardKey.Save"),
     ActionSpec("file.save_project_as", "File", "Save project &as…", "window.save_project_as",
                "Ctrl+Shift+S"),
@@ -62,10 +64,31 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Send the selected images and their captions to the system trash", separator_before=True),
     ActionSpec("dataset.refresh", "Dataset", "&Refresh", "dock.dataset.refresh", "F5",
                "Read the open folders again"),
+    # --- Train (issue 8)
+    ActionSpec("train.preflight", "Train", "&Preflight", "dock.training.preflight", "Ctrl+Shift+P",
+               "Check the run before it costs anything: parameters, backend, the engine's own parser, "
+               "disk space, video memory"),
+    ActionSpec("train.start", "Train", "&Start training", "dock.training.start", "Ctrl+Return",
+               "Check, then start training"),
+    ActionSpec("train.stop", "Train", "S&top", "dock.training.stop", "Ctrl+.",
+               "End the engine and every process it started"),
+    ActionSpec("train.resume", "Train", "&Resume", "dock.training.resume", "",
+               "Continue the shown run from its last saved state"),
+    ActionSpec("train.queue", "Train", "Add to &queue", "dock.training.add_to_queue", "",
+               "Freeze the current project into a run that waits its turn", separator_before=True),
+    ActionSpec("train.history", "Train", "Run &history…", "dock.training.show_history", "",
+               "Every run, reopenable"),
+    # --- Backend (issue 10)
+    ActionSpec("train.backend_setup", "Train", "Training &backend…", "session.request_backend_setup",
+               tip="Install, verify or repair the training engine (sd-scripts), or choose an existing one",
+               separator_before=True),
     # Help
     ActionSpec("help.demo", "Help", "Open &demo dataset", "window.open_demo",
                tip="Create a small sample dataset and open it"),
     ActionSpec("help.log_folder", "Help", "Open &log folder", "window.open_log_folder"),
+    # --- Hardware (issue 9)
+    ActionSpec("help.system_report", "Help", "&System report…", "dock.gpu.show_system_report",
+               tip="This machine, its GPUs and both Python environments, to copy into a bug report"),
     ActionSpec("help.about", "Help", "&About LoRA Studio", "window.show_about", separator_before=True,
                role="AboutRole"),
 )

@@ -24,8 +24,8 @@ CENTRAL = "widgets.preview.image_preview:ImagePreview"
 DOCKS: tuple[DockSpec, ...] = (
     DockSpec("dataset", "Dataset", "left", "widgets.dataset.dock:DatasetDock", "Ctrl+1"),
     DockSpec("captions", "Caption editor", "right", "widgets.placeholders:CaptionPlaceholder", "Ctrl+2"),
-    DockSpec("parameters", "Parameters", "right", "widgets.placeholders:ParametersPlaceholder", "Ctrl+3",
+    DockSpec("parameters", "Parameters", "right", "widgets.parameters.dock:ParametersDock", "Ctrl+3",
              tabify_with="captions"),
-    DockSpec("training", "Training monitor", "bottom", "widgets.placeholders:TrainingPlaceholder", "Ctrl+4"),
-    DockSpec("gpu", "GPU monitor", "bottom", "widgets.placeholders:GpuPlaceholder", "Ctrl+5"),
+    DockSpec("training", "Training monitor", "bottom", "widgets.training_monitor.dock:TrainingMonitor", "Ctrl+4"),
+    DockSpec("gpu", "GPU monitor", "bottom", "widgets.gpu_monitor.dock:GpuMonitorDock", "Ctrl+5"),
 )
