@@ -212,3 +212,26 @@ def test_suggested_memory_profile_is_marked_in_the_combo(dock, qtbot, models, ap
     labels = [dock.memory_profile.itemText(i) for i in range(dock.memory_profile.count())]
     assert any("suggested for 8 GB" in label for label in labels)
     assert dock.memory_profile.currentData() == dock.controller.project.memory_profile is not None
+
+
+def test_training_on_the_open_dataset(dock, qtbot, models, tmp_path, app_parts):
+    from PIL import Image
+
+    root = tmp_path / "ds"
+    for folder, count in (("10_cat", 4), ("2_dog", 3)):
+        (root / folder).mkdir(parents=True)
+        for i in range(count):
+            Image.new("RGB", (64, 64)).save(root / folder / f"{i}.png")
+    choose_model(qtbot, dock.controller, models["sd1"])
+    with qtbot.waitSignal(app_parts.session.workspace_changed, timeout=20000):
+        app_parts.session.open_folders([str(root)])
+    assert dock.dataset_link.use.isVisible()
+    dock.dataset_link.use.click()
+    subsets = sorted(dock.controller.project.subsets, key=lambda s: s.num_repeats)
+    assert [(s.num_repeats, s.class_tokens) for s in subsets] == [(2, "dog"), (10, "cat")]
+    report = validated(qtbot, dock.controller)
+    assert report.steps.total_steps == (4 * 10 + 3 * 2) * dock.controller.value("max_train_epochs") \
+        // dock.controller.value("train_batch_size")
+    assert not dock.dataset_link.use.isVisible()
+    app_parts.session.undo_stack.undo()
+    assert dock.controller.project.subsets == []

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from services.errors import LoraStudioError
 from widgets.empty_state import EmptyState
+from widgets.parameters.dataset_link import DatasetLink
 from widgets.parameters.editors import ParameterDelegate
 from widgets.parameters.model_picker import ModelPicker
 from widgets.parameters.problems_view import ProblemsView
@@ -79,6 +80,8 @@ class ParametersDock(QWidget):
 
         self.picker = ModelPicker(self)
         self._layout.addWidget(self.picker)
+        self.dataset_link = DatasetLink(self.session, self.controller, self)
+        self._layout.addWidget(self.dataset_link)
 
         profiles = QGridLayout()
         self.training_profile = QComboBox(self)

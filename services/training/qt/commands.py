@@ -3,12 +3,13 @@ costs memory proportional to the values it touched."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from services.training.project import Project
+from services.training.project import Project, Subset
 
 # A key the user had not set (the profile or the default applies) - distinct from None ("emptied").
 NOT_SET: Any = type("NotSet", (), {"__repr__": lambda self: "NOT_SET"})()
@@ -37,7 +38,7 @@ class ProjectEdit(QUndoCommand):
     """
 
     def __init__(self, project: Project, text: str, *, after_values: Mapping[str, Any] | None = None,
-                 after_fields: Mapping[str, Any] | None = None,
+                 after_fields: Mapping[str, Any] | None = None, after_subsets: list[Subset] | None = None,
                  on_change: Callable[[list[str], bool], None] | None = None) -> None:
         super().__init__(text)
         self.project = project
@@ -48,20 +49,26 @@ class ProjectEdit(QUndoCommand):
         if unknown:
             raise ValueError(f"not project fields: {sorted(unknown)}")
         self.before_fields = {name: getattr(project, name) for name in self.after_fields}
+        self.after_subsets = copy.deepcopy(after_subsets) if after_subsets is not None else None
+        self.before_subsets = project.subsets if after_subsets is not None else None
         self.on_change = on_change
 
     def is_noop(self) -> bool:
-        return self.before_values == self.after_values and self.before_fields == self.after_fields
+        return (self.before_values == self.after_values and self.before_fields == self.after_fields
+                and self.before_subsets == self.after_subsets)
 
-    def _apply(self, fields: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    def _apply(self, fields: Mapping[str, Any], values: Mapping[str, Any], subsets: list[Subset] | None) -> None:
         for name, value in fields.items():
             setattr(self.project, name, value)
         apply_user_layer(self.project, values)
+        if subsets is not None:
+            self.project.set_subsets(copy.deepcopy(subsets))
         if self.on_change is not None:
-            self.on_change(list(values), bool(fields))
+            # A change of subsets changes the step arithmetic and dataset checks: a "fields" change.
+            self.on_change(list(values), bool(fields) or subsets is not None)
 
     def redo(self) -> None:
-        self._apply(self.after_fields, self.after_values)
+        self._apply(self.after_fields, self.after_values, self.after_subsets)
 
     def undo(self) -> None:
-        self._apply(self.before_fields, self.before_values)
+        self._apply(self.before_fields, self.before_values, self.before_subsets)

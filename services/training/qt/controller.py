@@ -17,7 +17,7 @@ from services.errors import LoraStudioError, UserInputError
 from services.training.detect import detect_model
 from services.training.families import Family, Mode
 from services.training.profiles import Profile, ProfileKind, ProfileLibrary, profile_diff
-from services.training.project import MODEL_PATH_KEY, Project
+from services.training.project import MODEL_PATH_KEY, Project, Subset
 from services.training.qt import jobs
 from services.training.qt.commands import NOT_SET, ProjectEdit
 from services.training.registry import registry
@@ -129,8 +129,9 @@ class ProjectController(QObject):
             return
         self.session.undo_stack.push(command)
 
-    def _edit(self, text: str, *, values: dict[str, Any] | None = None, fields: dict[str, Any] | None = None) -> None:
-        self._push(ProjectEdit(self.project, text, after_values=values, after_fields=fields,
+    def _edit(self, text: str, *, values: dict[str, Any] | None = None, fields: dict[str, Any] | None = None,
+              subsets: list[Subset] | None = None) -> None:
+        self._push(ProjectEdit(self.project, text, after_values=values, after_fields=fields, after_subsets=subsets,
                                on_change=self._after_edit))
 
     def set_value(self, key: str, value: Any) -> None:
@@ -182,6 +183,25 @@ class ProjectController(QObject):
         profile = self.library.save_user(kind, name, values, families=[self.family], description=description)
         self.session.show_status(f"Saved {kind.value} profile {profile.name!r} ({len(values)} values)")
         return profile
+
+    # --- the dataset ---------------------------------------------------------------------------------
+    def use_workspace(self, workspace) -> None:
+        """Make the open dataset's folders the project's subsets (repeats, class tokens, regularisation)
+        and take its caption extension; one undoable step."""
+        subsets = [Subset(image_dir=str(s.path), name=s.name, num_repeats=max(1, s.repeats),
+                          class_tokens=s.class_tokens or None, is_reg=s.is_reg)
+                   for s in sorted(workspace.subsets.values(), key=lambda s: s.name) if s.image_count]
+        if not subsets:
+            raise UserInputError("The open dataset has no images to train on.",
+                                 "Open a folder of images in the Dataset panel first.")
+        values = {}
+        if workspace.caption_extension != self.value("caption_extension"):
+            values["caption_extension"] = workspace.caption_extension
+        self._edit(f"Train on the open dataset ({len(subsets)} subsets)", subsets=subsets, values=values)
+        self.set_image_counts(workspace_image_counts(workspace))
+
+    def subset_folders(self) -> list[str]:
+        return [self.project.absolute(s.image_dir) for s in self.project.subsets]
 
     # --- the base model ----------------------------------------------------------------------------
     def choose_model(self, path: str) -> None:
@@ -305,6 +325,11 @@ class ProjectController(QObject):
         self._detect_generation += 1
         self._vram_generation += 1
         self.pool.waitForDone(10000)
+
+
+def workspace_image_counts(workspace) -> dict[str, int]:
+    """Images per folder as the dataset scanner found them (validation's step arithmetic)."""
+    return {str(s.path): s.image_count for s in workspace.subsets.values()}
 
 
 def _check(project: Project, context: ValidationContext):
