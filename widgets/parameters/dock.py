@@ -30,11 +30,6 @@ from PySide6.QtWidgets import (
 
 from services.errors import LoraStudioError
 from widgets.empty_state import EmptyState
-from widgets.parameters.dataset_link import DatasetLink
-from widgets.parameters.editors import ParameterDelegate
-from widgets.parameters.model_picker import ModelPicker
-from widgets.parameters.problems_view import ProblemsView
-from widgets.parameters.profile_diff_dialog import ProfileDiffDialog
 
 NO_PROFILE = "(none)"
 
@@ -76,7 +71,12 @@ class ParametersDock(QWidget):
         self.controller.refresh_vram()
 
     def _build(self) -> None:
+        # Imported here: the registry behind them loads when the dock is first shown, not at start-up.
         from services.training.profiles import ProfileKind
+        from widgets.parameters.dataset_link import DatasetLink
+        from widgets.parameters.editors import ParameterDelegate
+        from widgets.parameters.model_picker import ModelPicker
+        from widgets.parameters.problems_view import ProblemsView
 
         self.picker = ModelPicker(self)
         self._layout.addWidget(self.picker)
@@ -300,6 +300,8 @@ class ParametersDock(QWidget):
             else self.controller.project.memory_profile
         if profile_id == current:
             return
+        from widgets.parameters.profile_diff_dialog import ProfileDiffDialog
+
         try:
             dialog = ProfileDiffDialog(self.controller, kind, profile_id, self)
         except LoraStudioError as exc:

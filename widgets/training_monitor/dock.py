@@ -152,7 +152,6 @@ class TrainingMonitor(RunActions, QWidget):
             return
         name = TABS[index] if 0 <= index < len(TABS) else ""
         if name == "Loss":
-            self._ensure_chart()
             self._draw_chart(force=True)
         elif name == "History":
             self.history.set_folder(self.controller.runs_dir)
@@ -202,8 +201,14 @@ class TrainingMonitor(RunActions, QWidget):
         self._draw_chart()
 
     def _draw_chart(self, force: bool = False) -> None:
-        if self.chart is None or TABS[self.tabs.currentIndex()] != "Loss":
+        if TABS[self.tabs.currentIndex()] != "Loss":
             return  # drawn when the Loss tab is shown again
+        if self.chart is None:
+            if not self.state.loss_steps:
+                self.loss_hint.setVisible(True)
+                return  # the hint says why it is empty; pyqtgraph loads with the first loss
+            self._ensure_chart()
+            return
         now = time.monotonic()
         if not force and now - self._chart_at < CHART_EVERY_S:
             return
