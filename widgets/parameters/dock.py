@@ -48,7 +48,18 @@ class ParametersDock(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self.controller is None:
-            QTimer.singleShot(0, self.ensure_built)
+            QTimer.singleShot(0, self._build_if_visible)
+
+    def paintEvent(self, event) -> None:
+        # A tab brought to the front paints without a new show event: build then.
+        super().paintEvent(event)
+        if self.controller is None:
+            QTimer.singleShot(0, self._build_if_visible)
+
+    def _build_if_visible(self) -> None:
+        # A tabbed dock behind another one is shown for a moment at start-up: not a reason to load.
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self.ensure_built()
 
     def ensure_built(self) -> None:
         if self.controller is not None:
