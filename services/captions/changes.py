@@ -22,7 +22,7 @@ Key = Hashable
 class ChangeSet:
     title: str
     changes: dict[Key, tuple[str | None, str]] = field(default_factory=dict)
-    # Captions the operation would have changed but must not touch, with the reason.
+    # Captions the operation must not touch (undecodable, in conflict), with the reason.
     skipped: dict[Key, str] = field(default_factory=dict)
     # tag -> change of the number of captions carrying it.
     tag_delta: dict[str, int] = field(default_factory=dict)
@@ -80,12 +80,12 @@ def plan(op: Operation, entries: Iterable[Entry], ctx: OpContext, *,
                 raise OperationCancelled()
             if progress is not None:
                 progress(n)
-        new = op.apply(entry.text, ctx)
         result.examined = n
-        if new is None:
-            continue
-        if entry.locked:
+        if entry.locked:  # its content is unknown (undecodable) or must not change now (conflict)
             result.skipped[entry.key] = entry.locked
+            continue
+        new = op.apply(entry.text, ctx)
+        if new is None:
             continue
         result.changes[entry.key] = (entry.text, new)
         tag_delta(entry.text, new, fmt, delta)

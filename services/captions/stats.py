@@ -88,3 +88,58 @@ class TagStats:
             if len(out) >= limit:
                 break
         return out[:limit]
+
+
+class TagIndex:
+    """The tag statistics of a workspace plus the caption text they were computed from, per key.
+
+    Edits made by the app arrive as change sets that carry their own ``tag_delta`` (computed in the
+    worker that planned them). Anything else (another panel writing captions, a file changed on
+    disk, images added or removed) goes through ``sync``, which compares the text with the one
+    remembered here and only parses what differs.
+    """
+
+    def __init__(self, fmt: TagFormat) -> None:
+        self.fmt = fmt
+        self.stats = TagStats()
+        self.texts: dict = {}
+
+    @classmethod
+    def build(cls, entries: Iterable[tuple[object, str | None]], fmt: TagFormat) -> TagIndex:
+        index = cls(fmt)
+        index.texts = dict(entries)
+        index.stats = TagStats.from_texts(index.texts.values(), fmt)
+        return index
+
+    def apply(self, changes: Mapping[object, tuple[str | None, str | None]], delta: Mapping[str, int],
+              forward: bool = True) -> tuple[list[int], int]:
+        texts = self.texts
+        for key, (old, new) in changes.items():
+            texts[key] = new if forward else old
+        return self.stats.apply(delta if forward else {t: -d for t, d in delta.items()})
+
+    def sync(self, entries: Iterable[tuple[object, str | None]]) -> tuple[list[int], int]:
+        """Bring these keys up to date with their current text (None: the image has no caption)."""
+        delta: dict[str, int] = {}
+        texts, fmt = self.texts, self.fmt
+        for key, text in entries:
+            if key in texts and texts[key] == text:
+                continue
+            _diff(fmt.tag_set(texts.get(key)), fmt.tag_set(text), delta)
+            texts[key] = text
+        return self.stats.apply(delta)
+
+    def remove(self, keys: Iterable[object]) -> tuple[list[int], int]:
+        """Forget images that left the workspace."""
+        delta: dict[str, int] = {}
+        for key in keys:
+            if key in self.texts:
+                _diff(self.fmt.tag_set(self.texts.pop(key)), set(), delta)
+        return self.stats.apply(delta)
+
+
+def _diff(before: set[str], after: set[str], delta: dict[str, int]) -> None:
+    for tag in after - before:
+        delta[tag] = delta.get(tag, 0) + 1
+    for tag in before - after:
+        delta[tag] = delta.get(tag, 0) - 1
