@@ -142,3 +142,21 @@ def save_captions(items: Sequence[SaveItem], *, durable: bool = True, check_conf
     if progress is not None:
         progress(total, total)
     return result
+
+
+def new_caption_format(workspace, item) -> CaptionFormat:
+    """The format for a caption file the app creates: that of a caption in the same folder, if any
+    (so a folder of UTF-8-with-BOM, CRLF captions stays one), else UTF-8 without a final newline."""
+    cache = getattr(workspace, "_caption_new_format", None)
+    if cache is None:
+        cache = workspace._caption_new_format = {}
+    fmt = cache.get(item.subset)
+    if fmt is None:
+        fmt = DEFAULT_FORMAT
+        for other in workspace.subset_items(item.subset)[:64]:
+            if other.caption.exists and not other.caption.undecodable:
+                fmt = other.caption.format
+                break
+        cache[item.subset] = fmt
+    return fmt
+

@@ -24,10 +24,10 @@ from services.captions.changes import ChangeSet, Entry, from_texts, plan, tag_de
 from services.captions.operations import OpContext, Operation
 from services.captions.qt.commands import CaptionEditCommand, ExtensionRenameCommand
 from services.captions.qt.worker import SliceRunner, TaskThread
-from services.captions.saving import SaveItem, SaveResult, disk_state, save_captions
+from services.captions.saving import SaveItem, SaveResult, disk_state, new_caption_format, save_captions
 from services.captions.stats import TagIndex
 from services.captions.tags import TagFormat
-from services.dataset.caption_files import DEFAULT_FORMAT, CaptionFile, CaptionFormat
+from services.dataset.caption_files import CaptionFile
 from services.errors import LoraStudioError, OperationCancelled
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ class CaptionController(QObject):
             if text is None and not cap.exists:
                 self._mark_clean(key)
                 continue
-            items.append(SaveItem(key, cap, text, self._new_format(ws, item)))
+            items.append(SaveItem(key, cap, text, new_caption_format(ws, item)))
             if n % 1000 == 0:
                 yield
         if not items:
@@ -321,21 +321,6 @@ class CaptionController(QObject):
             f"Saving {len(items)} caption(s)…", lambda result: self.runner.submit(self._after_save_job(result, ws)),
             self._save_failed)
         self.state_changed.emit()
-
-    def _new_format(self, ws, item) -> CaptionFormat:
-        """The format for a caption file the app creates: that of a caption beside it, if any."""
-        cache = getattr(ws, "_caption_new_format", None)
-        if cache is None:
-            cache = ws._caption_new_format = {}
-        fmt = cache.get(item.subset)
-        if fmt is None:
-            fmt = DEFAULT_FORMAT
-            for other in ws.subset_items(item.subset)[:64]:
-                if other.caption.exists and not other.caption.undecodable:
-                    fmt = other.caption.format
-                    break
-            cache[item.subset] = fmt
-        return fmt
 
     def _after_save_job(self, result: SaveResult, ws):
         changed_existence: list[str] = []
@@ -615,7 +600,7 @@ class CaptionController(QObject):
         if old is not None and old is not workspace and self.dirty:
             # Never lose an edit: what was not saved yet is saved now, whatever the autosave setting.
             pending = [SaveItem(k, old.item(k).caption, None if k in self._absent else old.item(k).caption.text,
-                                self._new_format(old, old.item(k)))
+                                new_caption_format(old, old.item(k)))
                        for k in self.dirty if k in old and k not in self.conflicts]
             if pending:
                 self._start_thread(lambda p, c: save_captions(pending), "caption-save-previous",
