@@ -106,6 +106,15 @@ class CaptionController(QObject):
         self.state_changed.emit()
 
     @property
+    def keep_tokens(self) -> int:
+        return int(self.session.settings.workspace.caption_keep_tokens)
+
+    def set_keep_tokens(self, n: int) -> None:
+        if n != self.keep_tokens:
+            self.session.settings.workspace.caption_keep_tokens = int(n)
+            self.session.save_settings()
+
+    @property
     def saving(self) -> bool:
         return self._save_thread is not None
 
@@ -153,6 +162,7 @@ class CaptionController(QObject):
         """Apply ``op`` to these captions as one undoable action (the editor's edits)."""
         if self._workspace is None or not keys:
             return None
+        self.runner.drain()  # plan from the state every earlier edit has reached
         if len(keys) > SYNC_PLAN_LIMIT:
             self.run_operation(op, keys)
             return None
@@ -164,6 +174,7 @@ class CaptionController(QObject):
         ws = self._workspace
         if ws is None:
             return
+        self.runner.drain()
         texts = {k: v for k, v in texts.items() if not self.locked_reason(k)}
         old = {k: self.text_of(k) for k in texts}
         self.push(from_texts(title, old, texts, self.tag_format()), typing=typing)
@@ -188,6 +199,7 @@ class CaptionController(QObject):
         ws = self._workspace
         if ws is None:
             return None
+        self.runner.drain()
         captions = [(k, ws.get(k)) for k in keys]
         absent, pending, conflicts = set(self._absent), set(self._pending_new), set(self.conflicts)
         ctx = self.context()
@@ -206,7 +218,7 @@ class CaptionController(QObject):
         def work(progress, cancelled):
             return plan(op, entries(), ctx, progress=lambda n: progress(n, len(captions)), cancelled=cancelled)
 
-        return self._start_thread(work, "caption-plan", label or op.describe(),
+        return self.start_task(work, "caption-plan", label or op.describe(),
                                   lambda changes: self._planned(changes, ws, on_done), on_error)
 
     def _planned(self, changes: ChangeSet, ws, on_done) -> None:
@@ -316,7 +328,7 @@ class CaptionController(QObject):
             return
         self._inflight = {it.key: it.base for it in items}
         self._save_workspace = ws
-        self._save_thread = self._start_thread(
+        self._save_thread = self.start_task(
             lambda progress, cancelled: save_captions(items, progress=progress), "caption-save",
             f"Saving {len(items)} caption(s)…", lambda result: self.runner.submit(self._after_save_job(result, ws)),
             self._save_failed)
@@ -409,7 +421,7 @@ class CaptionController(QObject):
         def check(_progress, _cancelled):
             return disk_state(base)
 
-        self._start_thread(check, "caption-conflict-check", "",
+        self.start_task(check, "caption-conflict-check", "",
                            lambda theirs, k=key: self._conflict_checked(k, base, theirs))
 
     def _conflict_checked(self, key: str, base: CaptionFile, theirs: CaptionFile | None) -> None:
@@ -483,7 +495,7 @@ class CaptionController(QObject):
     def run_renames(self, renames: list, extension: str, *, workspace, on_done=None) -> TaskThread:
         from services.captions.extension import execute_renames
 
-        return self._start_thread(
+        return self.start_task(
             lambda progress, cancelled: execute_renames(renames, progress=lambda n: progress(n, len(renames))),
             "caption-rename", f"Renaming {len(renames)} caption file(s)…",
             lambda report: self.runner.submit(self._after_rename_job(report, extension, workspace, on_done)))
@@ -498,6 +510,10 @@ class CaptionController(QObject):
             if n % 1000 == 0:
                 yield
         ws.caption_extension = extension
+        if ws is self._workspace and self.session.settings.workspace.caption_extension != extension:
+            # Reopening the folder must find the captions under their new name.
+            self.session.settings.workspace.caption_extension = extension
+            self.session.save_settings()
         self.revision += 1
         if report.failed:
             first = next(iter(report.failed.values()))
@@ -525,7 +541,7 @@ class CaptionController(QObject):
         self.run_renames(plan.renames, plan.new_extension, workspace=ws, on_done=done)
 
     # --- threads ----------------------------------------------------------------------------
-    def _start_thread(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None
+    def start_task(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None
                       ) -> TaskThread:
         """Start ``fn`` in a worker thread; its result goes to ``on_success`` on the GUI thread."""
         thread = TaskThread(fn, name, self)
@@ -582,7 +598,7 @@ class CaptionController(QObject):
 
             return default_tokenizer()
 
-        self._tokenizer_thread = self._start_thread(load, "clip-tokenizer-load", "", self._tokenizer_loaded,
+        self._tokenizer_thread = self.start_task(load, "clip-tokenizer-load", "", self._tokenizer_loaded,
                                                     self._tokenizer_failed)
 
     def _tokenizer_failed(self, exc: BaseException) -> None:
@@ -603,7 +619,7 @@ class CaptionController(QObject):
                                 new_caption_format(old, old.item(k)))
                        for k in self.dirty if k in old and k not in self.conflicts]
             if pending:
-                self._start_thread(lambda p, c: save_captions(pending), "caption-save-previous",
+                self.start_task(lambda p, c: save_captions(pending), "caption-save-previous",
                                    f"Saving {len(pending)} caption(s) of the previous dataset…", self._previous_saved)
         self._workspace = workspace
         self.dirty.clear()
@@ -638,7 +654,7 @@ class CaptionController(QObject):
         def build(_progress, _cancelled):
             return TagIndex.build(((k, None if c.undecodable or not c.exists else c.text) for k, c in captions), fmt)
 
-        self._start_thread(build, "caption-tag-index", "Counting tags…", lambda index: self._index_built(index, ws))
+        self.start_task(build, "caption-tag-index", "Counting tags…", lambda index: self._index_built(index, ws))
 
     def _index_built(self, index: TagIndex, ws) -> None:
         if ws is not self._workspace:
