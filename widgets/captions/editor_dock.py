@@ -37,6 +37,7 @@ from widgets.captions.token_bar import TokenBar
 from widgets.empty_state import EmptyState
 
 MAX_TOKEN_LENGTH = 225
+SYNC_REFRESH_LIMIT = 200  # a larger multi-selection is refreshed once per event-loop turn
 
 
 def tag_query(tag: str) -> str:
@@ -218,7 +219,10 @@ class CaptionEditorDock(QWidget):
 
     def _captions_changed(self, keys: list[str]) -> None:
         if self.keys and not set(keys).isdisjoint(self.keys):
-            self._refresh_timer.start()
+            if len(self.keys) <= SYNC_REFRESH_LIMIT:
+                self.refresh()  # at once: the chips' rows must match the caption before the next key press
+            else:
+                self._refresh_timer.start()
 
     def _captions_changed_all(self) -> None:
         self._refresh_timer.start()

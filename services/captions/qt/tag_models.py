@@ -272,8 +272,13 @@ class AllTagsProxy(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
 
     def set_needle(self, text: str) -> None:
-        self._needle = text.strip().casefold()
-        self.invalidateRowsFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+
+            self.beginFilterChange()
+            self._needle = text.strip().casefold()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._needle = text.strip().casefold()
+            self.invalidateRowsFilter()
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
