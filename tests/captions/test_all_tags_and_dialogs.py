@@ -174,7 +174,8 @@ def test_extension_rename_with_preview_and_undo(env, qtbot):
     dialog.apply()
     wait_idle(qtbot, controller)
     assert (dataset / "a.caption").exists() and not (dataset / "a.txt").exists()
-    assert ws.caption_extension == ".caption" and session.settings.workspace.caption_extension == ".caption"
+    assert ws.caption_extension == ".caption"
+    assert session.settings.dataset.caption_extensions[0] == f".caption\t{ws.roots[0]}"
     assert ws.item(key_of(ws, "a")).caption.path.name == "a.caption"
     controller.edit([key_of(ws, "a")], AddTags(("after",), "end"))  # edits now go to the new files
     assert controller.flush()

@@ -375,6 +375,8 @@ class BatchDialog(QDialog):
         if preview is None or preview[0] != self._sequence:
             return
         _sequence, op, keys, revision, changes = preview
+        if not changes:
+            return
         keep = getattr(op, "keep_tokens", None)
         if keep is not None:
             self.controller.set_keep_tokens(keep)

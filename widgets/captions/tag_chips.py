@@ -12,9 +12,9 @@ from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
-from services.captions.qt.tag_models import COUNT_ROLE, CUT_ROLE, NEW_CHUNK_ROLE, TOTAL_ROLE
+from services.captions.qt.tag_models import CHUNK_ROLE, COUNT_ROLE, CUT_ROLE, NEW_CHUNK_ROLE, TOTAL_ROLE
 
-PAD_X, PAD_Y, RADIUS, MARKER_W = 8, 3, 9, 16
+PAD_X, PAD_Y, RADIUS, MARKER_W = 8, 3, 9, 30
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
@@ -58,7 +58,8 @@ class ChipDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(QRectF(marker), 3, 3)
             painter.setPen(pal.color(QPalette.ColorRole.HighlightedText))
             painter.setFont(self._small_font(option.font))
-            painter.drawText(marker, Qt.AlignmentFlag.AlignCenter, "┃")
+            # The token position where sd-scripts starts this chunk.
+            painter.drawText(marker, Qt.AlignmentFlag.AlignCenter, str(75 * max(1, index.data(CHUNK_ROLE) or 1)))
             rect.setLeft(rect.left() + MARKER_W)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         total = index.data(TOTAL_ROLE) or 0

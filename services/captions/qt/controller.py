@@ -510,10 +510,8 @@ class CaptionController(QObject):
             if n % 1000 == 0:
                 yield
         ws.caption_extension = extension
-        if ws is self._workspace and self.session.settings.workspace.caption_extension != extension:
-            # Reopening the folder must find the captions under their new name.
-            self.session.settings.workspace.caption_extension = extension
-            self.session.save_settings()
+        if ws is self._workspace:
+            self._remember_extension(ws, extension)
         self.revision += 1
         if report.failed:
             first = next(iter(report.failed.values()))
@@ -524,6 +522,19 @@ class CaptionController(QObject):
         self.state_changed.emit()
         if on_done is not None:
             on_done(report)
+
+    def _remember_extension(self, ws, extension: str) -> None:
+        """Reopening the folder must find the captions under their new name: record the extension
+        for this workspace as the Dataset panel stores it ("ext<TAB>first root", newest first)."""
+        settings = self.session.settings
+        dataset = getattr(settings, "dataset", None)
+        if dataset is not None and hasattr(dataset, "caption_extensions") and ws.roots:
+            root = str(ws.roots[0])
+            entries = [e for e in dataset.caption_extensions if e.partition("\t")[2] != root]
+            dataset.caption_extensions = [f"{extension}\t{root}", *entries][:50]
+        else:
+            settings.workspace.caption_extension = extension
+        self.session.save_settings()
 
     def rename_extension(self, plan, on_done=None) -> None:
         """Execute an extension rename plan as one undoable command (saved edits first)."""
