@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from services.captions.changes import ChangeSet, Entry, from_texts, plan, tag_delta
+from services.captions.durable import remove_files, remove_stale_temps
 from services.captions.operations import OpContext, Operation
 from services.captions.qt.commands import CaptionEditCommand, ExtensionRenameCommand
 from services.captions.qt.worker import SliceRunner, TaskThread
@@ -70,7 +71,9 @@ class CaptionController(QObject):
         self._absent: set[str] = set()       # captions that should not exist (pending trash)
         self._pending_new: set[str] = set()  # captions that do not exist yet but have text
         self._inflight: dict[str, CaptionFile] = {}
-        self._save_thread: TaskThread | None = None
+        self._save_thread: TaskThread | None = None  # only to wait for it; cleared when it ends
+        self._save_running = False  # from the start of a save until its result is applied
+        self._closed = False
         self._save_workspace = None
         self._threads: set[TaskThread] = set()
         self._changed_during_build: set[str] = set()
@@ -116,7 +119,7 @@ class CaptionController(QObject):
 
     @property
     def saving(self) -> bool:
-        return self._save_thread is not None
+        return self._save_running
 
     @property
     def busy(self) -> str:
@@ -247,7 +250,7 @@ class CaptionController(QObject):
                 irregular.append((key, frm))
             self._set_text(ws, item, to)
             keys.append(key)
-            if n % 500 == 0:
+            if n % 128 == 0:
                 yield
         if self.index is not None:
             if irregular:
@@ -301,11 +304,11 @@ class CaptionController(QObject):
     def save_now(self) -> None:
         """Save every caption with unsaved edits (in the background)."""
         self._save_timer.stop()
-        if self._save_thread is None and self.dirty and self._workspace is not None:
+        if not self._save_running and self.dirty and self._workspace is not None:
             self.runner.submit(self._save_job(self._workspace))
 
     def _save_job(self, ws):
-        if self._save_thread is not None or ws is not self._workspace:
+        if self._save_running or ws is not self._workspace:
             return
         items: list[SaveItem] = []
         for n, key in enumerate(list(self.dirty), 1):
@@ -321,15 +324,21 @@ class CaptionController(QObject):
                 self._mark_clean(key)
                 continue
             items.append(SaveItem(key, cap, text, new_caption_format(ws, item)))
-            if n % 1000 == 0:
+            if n % 256 == 0:
                 yield
         if not items:
             self.state_changed.emit()
             return
         self._inflight = {it.key: it.base for it in items}
+        for key in self._inflight:
+            # Being written now: the Dataset panel's watcher will see these files change and must
+            # take that as our write, not as a conflict. An edit made meanwhile marks it again.
+            self.session.set_caption_unsaved(key, False)
         self._save_workspace = ws
+        self._save_running = True
         self._save_thread = self.start_task(
-            lambda progress, cancelled: save_captions(items, progress=progress), "caption-save",
+            lambda progress, cancelled: save_captions(items, progress=progress, keep_old_versions=True),
+            "caption-save",
             f"Saving {len(items)} caption(s)…", lambda result: self.runner.submit(self._after_save_job(result, ws)),
             self._save_failed)
         self.state_changed.emit()
@@ -344,7 +353,9 @@ class CaptionController(QObject):
             current = item.caption
             if current.exists != saved.exists:
                 changed_existence.append(key)
-            if current is sent:
+            if current is sent or (current.text == saved.text and saved.exists and key not in self._absent
+                                   and current.snapshot == saved.snapshot):
+                # (the second case: the watcher already took our write from disk into the workspace)
                 item.caption = saved
                 ws.update_problems(item)
                 self._mark_clean(key)
@@ -358,14 +369,18 @@ class CaptionController(QObject):
                     self._absent.discard(key)  # it had to go, and it is gone
                 else:
                     self._pending_new.add(key)
-            if n % 1000 == 0:
+            if n % 256 == 0:
                 yield
+        for key in (*result.conflicts, *result.errors):
+            self.session.set_caption_unsaved(key, True)  # still not on disk: protect it from the watcher
         if result.conflicts:
             self.conflicts.update(result.conflicts)
             self.conflicts_changed.emit()
         self.save_errors = dict(result.errors)
+        if result.old_versions:
+            self._remove_old_versions(result.old_versions)
         self._inflight = {}
-        self._save_thread = None
+        self._save_running = False
         self._save_workspace = None
         if changed_existence and ws is self._workspace:
             self._notify(changed_existence)
@@ -379,9 +394,18 @@ class CaptionController(QObject):
         if ws is self._workspace and any(k not in self.conflicts and k not in result.errors for k in self.dirty):
             self._schedule_save(immediate=True)
 
+    def _remove_old_versions(self, paths: list[str]) -> None:
+        """Delete the replaced contents in the background, after the save has been reported: on a
+        busy disk freeing files costs more than writing them. A crash leaves them for
+        remove_stale_temps when the folder is next opened."""
+        self.start_task(lambda _p, cancelled: remove_files(paths, cancelled), "caption-cleanup", "",
+                        lambda _n: None, priority=TaskThread.Priority.LowestPriority)
+
     def _save_failed(self, exc: BaseException) -> None:
+        for key in self._inflight:
+            self.session.set_caption_unsaved(key, True)
         self._inflight = {}
-        self._save_thread = None
+        self._save_running = False
         self._save_workspace = None
         self._report_failure(exc)
         self.state_changed.emit()
@@ -399,17 +423,19 @@ class CaptionController(QObject):
     def flush(self, timeout_ms: int = 60_000) -> bool:
         """Save everything now and wait (closing the window, tests, the benchmark). True if all saved."""
         self.runner.drain()
-        for _ in range(3):
-            if self._save_thread is not None:
-                self._save_thread.wait(timeout_ms)
-                QCoreApplication.sendPostedEvents()
+        for _ in range(5):
+            thread = self._save_thread
+            if thread is not None:
+                thread.wait(timeout_ms)
+            if self._save_running:
+                QCoreApplication.sendPostedEvents()  # the save's result, queued from its thread
                 self.runner.drain()
-            if self._save_thread is None and self.dirty and not self.conflicts.keys() >= self.dirty:
+            if not self._save_running and self.dirty - self.conflicts.keys() - self.save_errors.keys():
                 self.runner.submit(self._save_job(self._workspace))
                 self.runner.drain()
-            if self._save_thread is None:
+            if not self._save_running:
                 break
-        return not (self.dirty - set(self.conflicts))
+        return not (self.dirty - self.conflicts.keys())
 
     # --- conflicts ---------------------------------------------------------------------------
     def _on_conflict_reported(self, key: str) -> None:
@@ -552,10 +578,12 @@ class CaptionController(QObject):
         self.run_renames(plan.renames, plan.new_extension, workspace=ws, on_done=done)
 
     # --- threads ----------------------------------------------------------------------------
-    def start_task(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None
-                      ) -> TaskThread:
+    def start_task(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None,
+                   priority: TaskThread.Priority = TaskThread.Priority.InheritPriority) -> TaskThread:
         """Start ``fn`` in a worker thread; its result goes to ``on_success`` on the GUI thread."""
         thread = TaskThread(fn, name, self)
+        if self._closed:  # the session is ending: nothing new starts (the thread object is inert)
+            return thread
         thread.succeeded.connect(on_success)
         thread.failed.connect(on_failure or self._report_failure)
         thread.setProperty("label", label)
@@ -564,11 +592,13 @@ class CaptionController(QObject):
             self._set_busy(label)
             thread.progressed.connect(self.progress)
         thread.finished.connect(lambda t=thread, has_label=bool(label): self._thread_done(t, has_label))
-        thread.start()
+        thread.start(priority)
         return thread
 
     def _thread_done(self, thread: TaskThread, had_label: bool) -> None:
         self._threads.discard(thread)
+        if thread is self._save_thread:
+            self._save_thread = None
         thread.deleteLater()
         if had_label and not any(t.property("label") for t in self._threads):
             self._set_busy("")
@@ -598,6 +628,7 @@ class CaptionController(QObject):
             self.flush(timeout_ms)
         for thread in list(self._threads):
             thread.wait(timeout_ms)
+        self._closed = True
 
     # --- tokenizer ---------------------------------------------------------------------------
     def request_tokenizer(self) -> None:
@@ -662,7 +693,11 @@ class CaptionController(QObject):
         captions = [(item.key, item.caption) for item in ws]
         self._changed_during_build = set()
 
+        folders = [subset.path for subset in ws.subsets.values()]
+
         def build(_progress, _cancelled):
+            for folder in folders:  # what a killed save left behind (ours only)
+                remove_stale_temps(folder)
             return TagIndex.build(((k, None if c.undecodable or not c.exists else c.text) for k, c in captions), fmt)
 
         self.start_task(build, "caption-tag-index", "Counting tags…", lambda index: self._index_built(index, ws))
