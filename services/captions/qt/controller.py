@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 OBJECT_NAME = "caption-controller"
 AUTOSAVE_DELAY_MS = 400
 SYNC_PLAN_LIMIT = 400  # edits of up to this many captions are planned on the GUI thread
+NOTIFY_CHUNK = 1024  # captions_changed is sent in portions of this many keys during a large apply
 
 
 def caption_controller(session) -> CaptionController:
@@ -241,6 +242,7 @@ class CaptionController(QObject):
             return
         irregular: list[tuple[str, str | None]] = []
         keys: list[str] = []
+        pending: list[str] = []
         for n, (key, (old, new)) in enumerate(changes.changes.items(), 1):
             frm, to = (old, new) if forward else (new, old)
             item = ws.get(key)
@@ -250,7 +252,12 @@ class CaptionController(QObject):
                 irregular.append((key, frm))
             self._set_text(ws, item, to)
             keys.append(key)
+            pending.append(key)
             if n % 128 == 0:
+                if len(pending) >= NOTIFY_CHUNK:
+                    # Other panels (the grid) refresh in portions too, each within a slice.
+                    self._notify(pending)
+                    pending = []
                 yield
         if self.index is not None:
             if irregular:
@@ -260,7 +267,7 @@ class CaptionController(QObject):
         else:
             self._changed_during_build.update(keys)
         self.revision += 1
-        self._notify(keys)
+        self._notify(pending)
         self.state_changed.emit()
         self._schedule_save(immediate=len(keys) > 1)
 
@@ -286,6 +293,8 @@ class CaptionController(QObject):
             self.tags_changed.emit(changed, added)
 
     def _notify(self, keys: list[str]) -> None:
+        if not keys:
+            return
         self._notifying = True
         try:
             self.session.notify_captions_changed(keys)
@@ -336,6 +345,7 @@ class CaptionController(QObject):
             self.session.set_caption_unsaved(key, False)
         self._save_workspace = ws
         self._save_running = True
+        self.session.set_writing_captions(True)
         self._save_thread = self.start_task(
             lambda progress, cancelled: save_captions(items, progress=progress, keep_old_versions=True),
             "caption-save",
@@ -381,6 +391,7 @@ class CaptionController(QObject):
             self._remove_old_versions(result.old_versions)
         self._inflight = {}
         self._save_running = False
+        self.session.set_writing_captions(False)
         self._save_workspace = None
         if changed_existence and ws is self._workspace:
             self._notify(changed_existence)
@@ -406,6 +417,7 @@ class CaptionController(QObject):
             self.session.set_caption_unsaved(key, True)
         self._inflight = {}
         self._save_running = False
+        self.session.set_writing_captions(False)
         self._save_workspace = None
         self._report_failure(exc)
         self.state_changed.emit()
