@@ -133,6 +133,9 @@ def test_text_mode_commits_once_and_undo_goes_to_the_app_stack(env, qtbot):
     undo(window)
     assert text(editor, ws, "c") == "cat, sky"
     assert editor.text_edit.toPlainText() == "cat, sky"
+    assert editor.line_note.isHidden()
+    editor.text_edit.setPlainText("first line\nsecond line")
+    assert not editor.line_note.isHidden()  # sd-scripts would not see the second line
 
 
 def test_text_mode_with_several_images_explains_itself(env):

@@ -155,10 +155,23 @@ class CaptionEditorDock(QWidget):
         self.stack.addWidget(tag_page)
         self.tag_page = tag_page
 
+        text_page = QWidget()
+        text_layout = QVBoxLayout(text_page)
+        text_layout.setContentsMargins(0, 0, 0, 0)
         self.text_edit = CaptionTextEdit()
         self.text_edit.commit.connect(self._commit_text)
         self.text_edit.textChanged.connect(lambda: self._count_timer.start())
-        self.stack.addWidget(self.text_edit)
+        self.text_edit.textChanged.connect(self._update_line_note)
+        self.line_note = QLabel("sd-scripts trains on the first line of a caption file only (unless wildcards are "
+                                "enabled); the other lines are ignored.")
+        self.line_note.setObjectName("caption-line-note")
+        self.line_note.setWordWrap(True)
+        self.line_note.setProperty("role", "warning")
+        self.line_note.hide()
+        text_layout.addWidget(self.text_edit, 1)
+        text_layout.addWidget(self.line_note)
+        self.stack.addWidget(text_page)
+        self.text_page = text_page
 
         self.note = EmptyState("", "")
         self.stack.addWidget(self.note)
@@ -275,7 +288,8 @@ class CaptionEditorDock(QWidget):
             if self.mode == "text":
                 if not (self.text_edit.hasFocus() and self.text_edit.pending):
                     self.text_edit.load(text or "")
-                self.stack.setCurrentWidget(self.text_edit)
+                self._update_line_note()
+                self.stack.setCurrentWidget(self.text_page)
             else:
                 self.stack.setCurrentWidget(self.tag_page)
         else:
@@ -308,13 +322,16 @@ class CaptionEditorDock(QWidget):
         if tokenizer is None:
             self.tokens.set_total(None)
             return
-        if self.mode == "text" and self.stack.currentWidget() is self.text_edit:
+        if self.mode == "text" and self.stack.currentWidget() is self.text_page:
             counted = count_text(tokenizer, self.text_edit.toPlainText(), MAX_TOKEN_LENGTH)
             self.text_edit.mark_boundaries(counted.boundary_offsets, self.palette().color(QPalette.ColorRole.Highlight))
         else:
             counted = count_tags(tokenizer, self.model.names(), self.controller.tag_format().separator)
             self.model.set_chunks(counted.tag_chunks, MAX_TOKEN_LENGTH)
         self.tokens.set_total(counted.total)
+
+    def _update_line_note(self) -> None:
+        self.line_note.setVisible("\n" in self.text_edit.toPlainText().strip())
 
     def _show_banner(self) -> None:
         conflicts = self._conflict_keys()
