@@ -27,7 +27,7 @@ from services.captions.operations import OpContext, Operation
 from services.captions.qt.commands import CaptionEditCommand
 from services.captions.qt.renaming_mixin import RenamingMixin
 from services.captions.qt.saving_mixin import SavingMixin
-from services.captions.qt.worker import SliceRunner, TaskThread
+from services.captions.qt.worker import YIELD_EVERY, SliceRunner, TaskThread
 from services.captions.saving import SaveItem, SaveResult, new_caption_format, save_captions
 from services.captions.stats import TagIndex
 from services.captions.tags import TagFormat
@@ -207,12 +207,15 @@ class CaptionController(SavingMixin, RenamingMixin, QObject):
         if ws is None:
             return None
         self.runner.drain()
-        captions = [(k, ws.get(k)) for k in keys]
+        keys = list(keys)
         absent, pending, conflicts = set(self._absent), set(self._pending_new), set(self.conflicts)
         ctx = self.context()
 
         def entries():
-            for key, item in captions:
+            # In the worker: item lookups and reads of immutable CaptionFiles are safe beside the
+            # GUI thread; the runner was drained, so every earlier edit is in the workspace.
+            for key in keys:
+                item = ws.get(key)
                 if item is None:
                     continue
                 cap = item.caption
@@ -223,7 +226,7 @@ class CaptionController(SavingMixin, RenamingMixin, QObject):
                 yield Entry(key, text, "its caption is in conflict with a change on disk" if key in conflicts else "")
 
         def work(progress, cancelled):
-            return plan(op, entries(), ctx, progress=lambda n: progress(n, len(captions)), cancelled=cancelled)
+            return plan(op, entries(), ctx, progress=lambda n: progress(n, len(keys)), cancelled=cancelled)
 
         return self.start_task(work, "caption-plan", label or op.describe(),
                                   lambda changes: self._planned(changes, ws, on_done), on_error)
@@ -256,7 +259,7 @@ class CaptionController(SavingMixin, RenamingMixin, QObject):
             self._set_text(ws, item, to)
             keys.append(key)
             pending.append(key)
-            if n % 128 == 0:
+            if n % YIELD_EVERY == 0:
                 if len(pending) >= NOTIFY_CHUNK:
                     # Other panels (the grid) refresh in portions too, each within a slice.
                     self._notify(pending)

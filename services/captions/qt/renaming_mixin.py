@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from services.captions.extension import execute_renames
 from services.captions.qt.commands import ExtensionRenameCommand
-from services.captions.qt.worker import TaskThread
+from services.captions.qt.worker import YIELD_EVERY, TaskThread
 from services.dataset.caption_files import CaptionFile
 from services.errors import LoraStudioError
 
@@ -29,7 +29,7 @@ class RenamingMixin:
                 cap = item.caption
                 item.caption = CaptionFile(rename.target, cap.text, cap.format, cap.snapshot, cap.undecodable,
                                            cap.error)
-            if n % 1000 == 0:
+            if n % YIELD_EVERY == 0:
                 yield
         ws.caption_extension = extension
         if ws is self._workspace:

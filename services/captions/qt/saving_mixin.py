@@ -19,7 +19,7 @@ from PySide6.QtCore import QCoreApplication
 
 from services.captions.changes import ChangeSet, tag_delta
 from services.captions.durable import remove_files
-from services.captions.qt.worker import TaskThread
+from services.captions.qt.worker import YIELD_EVERY, TaskThread
 from services.captions.saving import SaveItem, SaveResult, disk_state, new_caption_format, save_captions
 from services.dataset.caption_files import CaptionFile
 from services.errors import LoraStudioError
@@ -58,7 +58,7 @@ class SavingMixin:
                 self._mark_clean(key)
                 continue
             items.append(SaveItem(key, cap, text, new_caption_format(ws, item)))
-            if n % 256 == 0:
+            if n % YIELD_EVERY == 0:
                 yield
         if not items:
             self.state_changed.emit()
@@ -104,7 +104,7 @@ class SavingMixin:
                     self._absent.discard(key)  # it had to go, and it is gone
                 else:
                     self._pending_new.add(key)
-            if n % 256 == 0:
+            if n % YIELD_EVERY == 0:
                 yield
         for key in (*result.conflicts, *result.errors):
             self.session.set_caption_unsaved(key, True)  # still not on disk: protect it from the watcher
