@@ -78,10 +78,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Save every caption with unsaved edits", separator_before=True),
     ActionSpec("caption.autosave", "Caption", "Save captions &automatically", "dock.captions.toggle_autosave",
                tip="Save each edit at once (on), or only when you choose Save all captions (off)", checkable=True),
+    # --- Backend (issue 10)
+    ActionSpec("train.backend_setup", "Train", "Training &backend…", "session.request_backend_setup",
+               tip="Install, verify or repair the training engine (sd-scripts), or choose an existing one",
+               separator_before=True),
     # Help
     ActionSpec("help.demo", "Help", "Open &demo dataset", "window.open_demo",
                tip="Create a small sample dataset and open it"),
     ActionSpec("help.log_folder", "Help", "Open &log folder", "window.open_log_folder"),
+    # --- Hardware (issue 9)
+    ActionSpec("help.system_report", "Help", "&System report…", "dock.gpu.show_system_report",
+               tip="This machine, its GPUs and both Python environments, to copy into a bug report"),
     ActionSpec("help.about", "Help", "&About LoRA Studio", "window.show_about", separator_before=True,
                role="AboutRole"),
 )

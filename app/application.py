@@ -36,8 +36,12 @@ def create_application(argv: list[str] | None = None):
 
 def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialog: bool = True,
           restore_layout: bool = True, open_initial: bool = True, demo: bool = False,
-          folders: list[str] | None = None, install_excepthook: bool = True) -> AppParts:
-    """Everything up to a ready (not yet shown) main window; used by the GUI, self-test and tests."""
+          folders: list[str] | None = None, process_hooks: bool = True) -> AppParts:
+    """Everything up to a ready (not yet shown) main window; used by the GUI, self-test and tests.
+
+    ``process_hooks`` installs the process-wide hooks (sys.excepthook, Qt's message handler);
+    tests leave them to pytest-qt, which fails a test on an uncaught exception or a Qt warning.
+    """
     from PySide6.QtCore import QSettings
 
     from app import qt_messages
@@ -52,9 +56,9 @@ def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialo
     dirs = app_dirs().ensure()
     log_file = setup_logging(dirs.logs, log_level, console=console_log)
     app = create_application()
-    qt_messages.install()
     reporter = ExceptionReporter(log_file, show_dialog=show_crash_dialog)
-    if install_excepthook:
+    if process_hooks:
+        qt_messages.install()
         reporter.install()
 
     store = SettingsStore(dirs.config)
@@ -66,6 +70,8 @@ def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialo
     window_settings = QSettings(str(dirs.config / "window.ini"), QSettings.Format.IniFormat) \
         if restore_layout else None
     window = MainWindow(session, themes, window_settings)
+    # --- Backend (issue 10): Train > Training backend… (and a preflight without a backend) opens the setup.
+    session.backend_setup_requested.connect(lambda: _open_backend_setup(window, session))
     if open_initial:
         _open_initial(window, session, demo=demo, folders=folders or [])
     return AppParts(app, session, window, themes, reporter)
@@ -85,6 +91,32 @@ def _open_initial(window, session, *, demo: bool, folders: list[str]) -> None:
         window.open_demo()  # first start: show the app working at once
 
 
+def _open_backend_setup(window, session, first_start: bool = False) -> None:
+    from widgets.backend_setup import show_backend_setup
+
+    show_backend_setup(session, window, first_start=first_start)
+
+
+def _offer_backend_setup(parts) -> None:
+    """First start (no backend installed yet): the setup wizard opens beside the window, after it
+    is shown. Non-modal, and skippable for good from the wizard itself."""
+    from PySide6.QtCore import QTimer
+
+    from services.backend.runtime import locate
+    from services.errors import LoraStudioError
+
+    settings = parts.session.settings
+    if not settings.backend.offer_setup_at_start:
+        return
+    try:
+        runtime = locate(settings, data_dir=parts.session.dirs.data)
+    except LoraStudioError as exc:
+        log.warning("the training backend cannot be located: %s", exc)
+        return
+    if runtime.state == "missing":  # not installed, an installation that did not finish, or gone
+        QTimer.singleShot(600, lambda: _open_backend_setup(parts.window, parts.session, first_start=True))
+
+
 def run_gui(args) -> int:
     from services.errors import LoraStudioError
 
@@ -97,5 +129,6 @@ def run_gui(args) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     parts.window.show()
+    _offer_backend_setup(parts)
     log.info("LoRA Studio started")
     return parts.app.exec()

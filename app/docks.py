@@ -27,7 +27,7 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("parameters", "Parameters", "right", "widgets.placeholders:ParametersPlaceholder", "Ctrl+3",
              tabify_with="captions"),
     DockSpec("training", "Training monitor", "bottom", "widgets.placeholders:TrainingPlaceholder", "Ctrl+4"),
-    DockSpec("gpu", "GPU monitor", "bottom", "widgets.placeholders:GpuPlaceholder", "Ctrl+5"),
+    DockSpec("gpu", "GPU monitor", "bottom", "widgets.gpu_monitor.dock:GpuMonitorDock", "Ctrl+5"),
     # Caption (issue 4): every tag of the dataset, below the caption editor.
     DockSpec("alltags", "All tags", "right", "widgets.captions.all_tags_dock:AllTagsDock", "Ctrl+6"),
 )

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
             self._add_dock(spec)
         self._build_menus()
         self.resize(1440, 900)
+        self._initial_sizes()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._default_geometry = self.saveGeometry()
         self.restore_layout()
@@ -86,6 +87,15 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.docks[spec.tabify_with], dock)
             self.docks[spec.tabify_with].raise_()
         self.docks[spec.id] = dock
+
+    def _initial_sizes(self) -> None:
+        # The grid and the editors need room; the monitors a strip along the bottom.
+        side = [d for d in (self.docks.get("dataset"), self.docks.get("captions")) if d]
+        self.resizeDocks(side, [440, 400][:len(side)], Qt.Orientation.Horizontal)
+        bottom = [d for d in (self.docks.get("training"), self.docks.get("gpu")) if d]
+        self.resizeDocks(bottom, [260] * len(bottom), Qt.Orientation.Vertical)
+        if len(bottom) == 2:
+            self.resizeDocks(bottom, [900, 500], Qt.Orientation.Horizontal)
 
     def dock_widget(self, dock_id: str) -> QWidget:
         return self.docks[dock_id].widget()

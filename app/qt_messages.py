@@ -13,8 +13,8 @@ _LEVELS = {
     QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
     QtMsgType.QtFatalMsg: logging.CRITICAL,
 }
-# Harmless on the offscreen platform, printed once per top-level window.
-_IGNORED = ("This plugin does not support propagateSizeHints()",)
+# Offscreen platform limitations (propagateSizeHints, raise...), harmless.
+_IGNORED = ("This plugin does not support",)
 
 
 def _handler(msg_type, context, message: str) -> None:
@@ -24,5 +24,6 @@ def _handler(msg_type, context, message: str) -> None:
     log.log(_LEVELS.get(msg_type, logging.WARNING), "[%s] %s", category, message)
 
 
-def install() -> None:
-    qInstallMessageHandler(_handler)
+def install():
+    """Route Qt's messages into logging; returns the previous handler (to restore it)."""
+    return qInstallMessageHandler(_handler)

@@ -102,7 +102,7 @@ def run(root: Path, *, pause_watcher: bool = False) -> dict:
     from services.captions.operations import AddTags, FindReplace
 
     parts = build(log_level="WARNING", console_log=False, show_crash_dialog=False, restore_layout=False,
-                  open_initial=False, install_excepthook=False)
+                  open_initial=False, process_hooks=False)
     app, window, session = parts.app, parts.window, parts.session
     session.settings.workspace.autosave_captions = True
     window.show()

@@ -47,7 +47,7 @@ def test_docks_can_be_closed_and_reopened_from_the_view_menu(app_parts, qtbot):
 def test_layout_is_restored_on_next_start_and_can_be_reset(qapp, lora_home, qtbot):
     from app.application import build
 
-    parts = build(console_log=False, show_crash_dialog=False, open_initial=False, install_excepthook=False)
+    parts = build(console_log=False, show_crash_dialog=False, open_initial=False, process_hooks=False)
     parts.window.show()
     qtbot.waitExposed(parts.window)
     parts.window.docks["gpu"].close()
@@ -57,7 +57,7 @@ def test_layout_is_restored_on_next_start_and_can_be_reset(qapp, lora_home, qtbo
     parts.session.deleteLater()
     qapp.processEvents()
 
-    again = build(console_log=False, show_crash_dialog=False, open_initial=False, install_excepthook=False)
+    again = build(console_log=False, show_crash_dialog=False, open_initial=False, process_hooks=False)
     again.window.show()
     qtbot.waitExposed(again.window)
     assert not again.window.docks["gpu"].isVisible()
