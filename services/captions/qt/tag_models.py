@@ -139,9 +139,9 @@ class SelectionTagsModel(QAbstractListModel):
         return "<br>".join(parts)
 
     def flags(self, index):
+        if not index.isValid():  # dropping between chips (single caption only)
+            return Qt.ItemFlag.NoItemFlags if self.multi else Qt.ItemFlag.ItemIsDropEnabled
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if not index.isValid():
-            return base | Qt.ItemFlag.ItemIsDropEnabled if not self.multi else base
         flags = base | Qt.ItemFlag.ItemIsEditable
         if not self.multi:
             flags |= Qt.ItemFlag.ItemIsDragEnabled
