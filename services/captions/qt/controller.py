@@ -78,6 +78,7 @@ class CaptionController(SavingMixin, RenamingMixin, QObject):
         self._save_thread: TaskThread | None = None  # only to wait for it; cleared when it ends
         self._save_running = False  # from the start of a save until its result is applied
         self._closed = False
+        self._renaming = False  # an extension rename runs: saves wait for it
         self._save_workspace = None
         self._threads: set[TaskThread] = set()
         self._changed_during_build: set[str] = set()

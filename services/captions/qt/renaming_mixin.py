@@ -17,10 +17,19 @@ from services.errors import LoraStudioError
 class RenamingMixin:
     # --- extension rename ----------------------------------------------------------------
     def run_renames(self, renames: list, extension: str, *, workspace, on_done=None) -> TaskThread:
+        # Saves and renames never overlap: what is unsaved is written under the current names first,
+        # and no save starts until the items point at the renamed files.
+        self.flush()
+        self._renaming = True
         return self.start_task(
             lambda progress, cancelled: execute_renames(renames, progress=lambda n: progress(n, len(renames))),
             "caption-rename", f"Renaming {len(renames)} caption file(s)…",
-            lambda report: self.runner.submit(self._after_rename_job(report, extension, workspace, on_done)))
+            lambda report: self.runner.submit(self._after_rename_job(report, extension, workspace, on_done)),
+            self._rename_failed)
+
+    def _rename_failed(self, exc: BaseException) -> None:
+        self._renaming = False
+        self._report_failure(exc)
 
     def _after_rename_job(self, report, extension: str, ws, on_done):
         for n, rename in enumerate(report.done, 1):
@@ -41,7 +50,9 @@ class RenamingMixin:
                 f"{len(report.failed)} caption file(s) could not be renamed (first: {first}).",
                 "The others were renamed; the failed ones keep their old extension.",
                 details="\n".join(f"{k}: {v}" for k, v in list(report.failed.items())[:50])))
+        self._renaming = False
         self.state_changed.emit()
+        self._schedule_save(immediate=True)
         if on_done is not None:
             on_done(report)
 

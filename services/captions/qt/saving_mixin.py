@@ -42,7 +42,7 @@ class SavingMixin:
             self.runner.submit(self._save_job(self._workspace))
 
     def _save_job(self, ws):
-        if self._save_running or ws is not self._workspace:
+        if self._save_running or self._renaming or ws is not self._workspace:
             return
         items: list[SaveItem] = []
         for n, key in enumerate(list(self.dirty), 1):
