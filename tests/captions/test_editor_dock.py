@@ -232,3 +232,15 @@ def test_models_pass_the_model_tester(env, qtmodeltester):
     tags_dock = window.dock_widget("alltags")
     qtmodeltester.check(tags_dock.model)
     qtmodeltester.check(tags_dock.proxy)
+
+
+def test_a_large_selection_is_counted_in_a_worker(env, qtbot, monkeypatch):
+    import widgets.captions.editor_dock as module
+
+    session, _window, editor, ws, _dataset = env
+    monkeypatch.setattr(module, "UNION_SYNC_LIMIT", 1)
+    select(session, ws, "a", "b", "c")
+    qtbot.waitUntil(lambda: editor.model.rowCount() == 5, timeout=5000)
+    assert {r.name: r.count for r in editor.model.rows}["cat"] == 3
+    assert editor.title.text() == "3 images selected"
+    wait_idle(qtbot, editor.controller)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from services.captions.operations import AddTags, MoveToFront, RemoveTags, RenameTag
 from services.captions.qt.controller import caption_controller
 from services.captions.qt.tag_models import SelectionTagsModel, moved
+from services.captions.stats import union_counts
 from services.captions.tokens import count_tags, count_text
 from widgets.captions.tag_chips import TagChipView
 from widgets.captions.tag_input import TagInput
@@ -38,6 +39,7 @@ from widgets.empty_state import EmptyState
 
 MAX_TOKEN_LENGTH = 225
 SYNC_REFRESH_LIMIT = 200  # a larger multi-selection is refreshed once per event-loop turn
+UNION_SYNC_LIMIT = 1000  # the tags of a larger selection are counted in a worker
 
 
 def tag_query(tag: str) -> str:
@@ -52,6 +54,7 @@ class CaptionEditorDock(QWidget):
         self.session = session
         self.controller = caption_controller(session)
         self.keys: list[str] = []
+        self._union_sequence = 0
         self._close_filter_installed = False
         self._build()
         self._refresh_timer = QTimer(self)
@@ -296,10 +299,8 @@ class CaptionEditorDock(QWidget):
             self.title.setText(f"{len(self.keys)} images selected")
             self.title.setToolTip("Edits apply to every selected image; the number on a tag says how many carry it")
             self.format_label.clear()
-            tag_lists = [fmt.split(c.text_of(k)) for k in self.keys]
             self.model.set_dataset_counts(c.counts())
-            self.model.set_union(tag_lists)
-            self.tag_input.exclude = [r.name for r in self.model.rows if r.count == len(self.keys)]
+            self._show_union(fmt)
             self.chips.setEnabled(True)
             self.tag_input.setEnabled(True)
             if self.mode == "text":
@@ -310,6 +311,27 @@ class CaptionEditorDock(QWidget):
             else:
                 self.stack.setCurrentWidget(self.tag_page)
         self._count_tokens()
+
+    def _show_union(self, fmt) -> None:
+        keys = list(self.keys)
+        self._union_sequence += 1
+        if len(keys) <= UNION_SYNC_LIMIT:
+            self._union_ready(self._union_sequence, union_counts((self.controller.text_of(k) for k in keys), fmt))
+            return
+        # Thousands of captions: counted in a worker; the chips follow when it is done.
+        sequence = self._union_sequence
+        texts = [self.controller.text_of(k) for k in keys]
+        self.title.setText(f"{len(keys)} images selected (counting tags…)")
+        self.controller.start_task(lambda _p, _c: union_counts(texts, fmt), "caption-union", "",
+                                   lambda result: self._union_ready(sequence, result))
+
+    def _union_ready(self, sequence: int, result) -> None:
+        if sequence != self._union_sequence or len(self.keys) < 2:
+            return
+        counted, total = result
+        self.model.set_union(counted, total)
+        self.title.setText(f"{total} images selected")
+        self.tag_input.exclude = [r.name for r in self.model.rows if r.count == total]
 
     def _count_tokens(self) -> None:
         tokenizer = self.controller.tokenizer

@@ -14,7 +14,6 @@ filters by text and sorts by count, name or length.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -65,16 +64,11 @@ class SelectionTagsModel(QAbstractListModel):
         self.total = 1
         self.endResetModel()
 
-    def set_union(self, tag_lists: list[list[str]]) -> None:
-        counts: Counter = Counter()
-        first_seen: dict[str, int] = {}
-        for tags in tag_lists:
-            for tag in dict.fromkeys(t for t in tags if t):
-                counts[tag] += 1
-                first_seen.setdefault(tag, len(first_seen))
+    def set_union(self, counted: list[tuple[str, int]], total: int) -> None:
+        """``counted``: (tag, captions carrying it) in display order (``stats.union_counts``)."""
         self.beginResetModel()
-        self.rows = [TagRow(t, counts[t]) for t in sorted(counts, key=lambda t: (-counts[t], first_seen[t]))]
-        self.total = len(tag_lists)
+        self.rows = [TagRow(t, n) for t, n in counted]
+        self.total = total
         self.endResetModel()
 
     def clear(self) -> None:
