@@ -56,8 +56,8 @@ class ExtensionDialog(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("extension-preview")
         layout.addWidget(self.list, 1)
-        note = QLabel("sd-scripts reads the caption extension from the dataset configuration "
-                      "(caption_extension); the training settings use the workspace's extension.")
+        note = QLabel("sd-scripts finds captions by the caption_extension of its dataset configuration: "
+                      "it must name the extension the files have.")
         note.setWordWrap(True)
         note.setProperty("role", "muted")
         layout.addWidget(note)

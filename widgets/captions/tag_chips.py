@@ -137,6 +137,8 @@ class TagChipView(QListView):
         self.setItemDelegate(ChipDelegate(self))
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setAccessibleName("Tags of the caption")
+        # Room for three rows of chips however small the dock gets (a banner above may take space).
+        self.setMinimumHeight(3 * (self.fontMetrics().height() + 2 * PAD_Y + 10))
 
     def selected_rows(self) -> list[int]:
         return sorted({i.row() for i in self.selectionModel().selectedIndexes()})
