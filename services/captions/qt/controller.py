@@ -25,6 +25,7 @@ from services.captions.changes import ChangeSet, Entry, from_texts, plan
 from services.captions.durable import remove_stale_temps
 from services.captions.operations import OpContext, Operation
 from services.captions.qt.commands import CaptionEditCommand
+from services.captions.qt.gc_policy import settle_long_lived_objects
 from services.captions.qt.renaming_mixin import RenamingMixin
 from services.captions.qt.saving_mixin import SavingMixin
 from services.captions.qt.worker import YIELD_EVERY, SliceRunner, TaskThread
@@ -437,6 +438,7 @@ class CaptionController(SavingMixin, RenamingMixin, QObject):
         if ws is not self._workspace:
             return
         self.index = index
+        settle_long_lived_objects()
         if self._changed_during_build:
             index.sync((k, self.text_of(k)) for k in self._changed_during_build)
             self._changed_during_build = set()
