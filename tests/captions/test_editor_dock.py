@@ -244,3 +244,21 @@ def test_a_large_selection_is_counted_in_a_worker(env, qtbot, monkeypatch):
     assert {r.name: r.count for r in editor.model.rows}["cat"] == 3
     assert editor.title.text() == "3 images selected"
     wait_idle(qtbot, editor.controller)
+
+
+def test_f2_opens_the_inline_editor_and_enter_renames(env, qtbot):
+    from PySide6.QtWidgets import QLineEdit
+
+    session, window, editor, ws, _dataset = env
+    window.show()
+    qtbot.waitExposed(window)
+    window.docks["captions"].raise_()
+    select(session, ws, "b")
+    editor.chips.setFocus()
+    editor.chips.setCurrentIndex(editor.model.index(1))
+    qtbot.keyClick(editor.chips, Qt.Key.Key_F2)
+    line = editor.chips.findChild(QLineEdit)
+    assert line is not None and line.text() == "dog"
+    line.setText("puppy")
+    qtbot.keyClick(line, Qt.Key.Key_Return)  # the delegate commits in a queued call
+    qtbot.waitUntil(lambda: text(editor, ws, "b") == "cat, puppy, smile", timeout=3000)
