@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QKeySequence, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QListView, QStyle, QStyledItemDelegate
 
 from services.captions.qt.tag_models import CHUNK_ROLE, COUNT_ROLE, CUT_ROLE, NEW_CHUNK_ROLE, TOTAL_ROLE
 
@@ -106,6 +106,12 @@ class ChipDelegate(QStyledItemDelegate):
         shown = QFontMetrics(font).elidedText(name or "(empty)", Qt.TextElideMode.ElideRight, inner.width())
         painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
         painter.restore()
+
+    def setEditorData(self, editor, index) -> None:
+        # A repaint of the row (the token chunks recounted) must not undo what is being typed.
+        if isinstance(editor, QLineEdit) and editor.isModified():
+            return
+        super().setEditorData(editor, index)
 
     def updateEditorGeometry(self, editor, option, index) -> None:
         rect = QRect(option.rect)

@@ -59,6 +59,8 @@ class SelectionTagsModel(QAbstractListModel):
         return self.total > 1
 
     def set_single(self, tags: list[str]) -> None:
+        if self.total == 1 and [r.name for r in self.rows] == tags:
+            return  # unchanged: no reset, which would also close an inline editor (F2) in the view
         self.beginResetModel()
         self.rows = [TagRow(t) for t in tags]
         self.total = 1
@@ -66,6 +68,8 @@ class SelectionTagsModel(QAbstractListModel):
 
     def set_union(self, counted: list[tuple[str, int]], total: int) -> None:
         """``counted``: (tag, captions carrying it) in display order (``stats.union_counts``)."""
+        if total == self.total and [(r.name, r.count) for r in self.rows] == counted:
+            return
         self.beginResetModel()
         self.rows = [TagRow(t, n) for t, n in counted]
         self.total = total
@@ -80,11 +84,16 @@ class SelectionTagsModel(QAbstractListModel):
         if len(chunks) != len(self.rows) or not self.rows:
             return
         limit_chunk = max_token_length // 75
-        for row, chunk in zip(self.rows, chunks):
-            row.chunk = chunk
-            row.cut = chunk >= limit_chunk
-        self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1),
-                              [CHUNK_ROLE, NEW_CHUNK_ROLE, CUT_ROLE, Qt.ItemDataRole.ToolTipRole])
+        changed = [i for i, (row, chunk) in enumerate(zip(self.rows, chunks))
+                   if row.chunk != chunk or row.cut != (chunk >= limit_chunk)]
+        for i in changed:
+            self.rows[i].chunk = chunks[i]
+            self.rows[i].cut = chunks[i] >= limit_chunk
+        # Only the rows that changed (and their successors, whose "new chunk" mark may change):
+        # a dataChanged over a row being renamed in place (F2) would reset the text being typed.
+        for i in sorted(set(changed) | {i + 1 for i in changed if i + 1 < len(self.rows)}):
+            index = self.index(i)
+            self.dataChanged.emit(index, index, [CHUNK_ROLE, NEW_CHUNK_ROLE, CUT_ROLE, Qt.ItemDataRole.ToolTipRole])
 
     def set_dataset_counts(self, counts: dict[str, int]) -> None:
         self.dataset_counts = counts
