@@ -52,7 +52,7 @@ class DatasetSettings:
     small_image_side: int = 384  # "very small" badge below this shorter side
     reg_folders: list[str] = field(default_factory=list)  # folders the user marked as regularisation
     not_reg_folders: list[str] = field(default_factory=list)  # ... and un-marked
-    sort: str = "name"
+    sort: str = "folder"  # folder order (as scanned), name, date, size, pixels, tags
     sort_descending: bool = False
     health_resolution: int = 1024  # training resolution the health report checks against
     bucket_min: int = 256

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.dataset.image_header import MAX_PIXELS
+from services.dataset.image_header import MAX_PIXELS, HeaderError, read_header
 
 CACHE_VERSION = 1
 CACHE_QUALITY = 85
@@ -77,6 +77,15 @@ def _decode_errors():
         raise ThumbnailError(f"{type(exc).__name__}: {exc}") from exc
 
 
+def _check_header(path) -> None:
+    """Refuse what the scan refuses (bombs, non-images) before Pillow even opens the file, so Pillow
+    never warns or allocates for a hostile header."""
+    try:
+        read_header(path)
+    except HeaderError as exc:
+        raise ThumbnailError(str(exc)) from exc
+
+
 def _refuse_bombs(im) -> None:
     if im.width * im.height > MAX_PIXELS:
         raise ThumbnailError(f"{im.width}×{im.height} pixels is too large to decode safely "
@@ -92,6 +101,7 @@ def decode_reduced(path: str | os.PathLike, box: int, orientation: int = 1):
     # Image.open itself refuses bombs beyond twice Pillow's limit (DecompressionBombError) and
     # warns beyond it; we refuse beyond MAX_PIXELS (== Pillow's limit) before decoding, without
     # touching the process-wide warning filters (not thread-safe).
+    _check_header(path)
     with _decode_errors(), Image.open(path) as im:
         _refuse_bombs(im)
         if im.format == "JPEG" and max(im.size) > box:
@@ -187,6 +197,7 @@ def decode_full(path: str | os.PathLike, orientation: int = 1):
     Raises ThumbnailError like ``decode_reduced``."""
     from PIL import Image
 
+    _check_header(path)
     with _decode_errors(), Image.open(path) as im:
         _refuse_bombs(im)
         im.load()

@@ -76,6 +76,16 @@ def _chosen_mode(group: QButtonGroup) -> str:
     return group.checkedButton().property("mode")
 
 
+def _short(op: tools.FileOp) -> str:
+    """An operation with paths shortened to what differs (the full paths are in the plan's title)."""
+    if op.kind == "mkdir":
+        return f"create folder {op.target}"
+    verb = {"copy": "copy", "move": "move", "link": "hard-link", "rename": "rename"}[op.kind]
+    if op.kind == "rename":
+        return f"{verb} {op.source.name} → {op.target.name}   (in {op.target.parent})"
+    return f"{verb} {op.source.parent.name}/{op.source.name} → {op.target.parent.name}/{op.target.name}"
+
+
 class _PlanRunner(QWidget):
     """Shared by the tools: compute a plan in the background, show it, apply it."""
 
@@ -121,7 +131,7 @@ class _PlanRunner(QWidget):
             lines.append(f"{'folder':40} {'images':>7} {'repeats':>8} {'new':>5} {'img×rep':>8}")
             lines += [f"{r[0][:40]:40} {r[1]:>7} {r[2]:>8} {r[3]:>5} {r[4]:>8}" for r in plan.rows]
             lines.append("")
-        lines += [op.describe() for op in plan.ops[:2000]]
+        lines += [_short(op) for op in plan.ops[:2000]]
         if len(plan.ops) > 2000:
             lines.append(f"… and {len(plan.ops) - 2000} more operations")
         lines += [f"skipped: {s}" for s in plan.skipped]
@@ -236,7 +246,8 @@ class FolderToolsDialog(QDialog):
         flat = next((s for s in self.ws.subsets.values() if not s.kohya), next(iter(self.ws.subsets.values())))
         self.make_source = QLineEdit(str(flat.path))
         self.make_target = QLineEdit(str(flat.path.parent))
-        self.make_name = QLineEdit(flat.path.name)
+        parsed = parse_folder_name(flat.path.name)
+        self.make_name = QLineEdit(parsed.class_tokens if parsed else flat.path.name)
         self.make_name.setToolTip("Class tokens: 'ohwx dog' gives the folder '10_ohwx dog'")
         self.make_repeats = QSpinBox()
         self.make_repeats.setRange(1, 10_000)

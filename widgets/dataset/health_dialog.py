@@ -102,6 +102,7 @@ class HealthDialog(QDialog):
         res.addWidget(self.resolution_w)
         res.addWidget(QLabel("×"))
         res.addWidget(self.resolution_h)
+        res.addStretch(1)
         form.addRow("Resolution", res)
         buckets = QHBoxLayout()
         self.bucket_min = self._spin(ds.bucket_min, 64, 8192, 64, "min_bucket_reso")
@@ -110,6 +111,7 @@ class HealthDialog(QDialog):
         for label, spin in (("min", self.bucket_min), ("max", self.bucket_max), ("step", self.bucket_step)):
             buckets.addWidget(QLabel(label))
             buckets.addWidget(spin)
+        buckets.addStretch(1)
         form.addRow("Buckets", buckets)
         self.no_upscale = QCheckBox("bucket_no_upscale (never enlarge)")
         self.near = self._spin(ds.near_duplicate_distance, 0, 20, 1, "How many of 64 hash bits may differ")
@@ -117,6 +119,7 @@ class HealthDialog(QDialog):
         extra.addWidget(self.no_upscale)
         extra.addWidget(QLabel("near-duplicate distance"))
         extra.addWidget(self.near)
+        extra.addStretch(1)
         form.addRow("", extra)
         form_row.addLayout(form, 1)
         self.run_button = QPushButton("Run report")
@@ -143,6 +146,8 @@ class HealthDialog(QDialog):
         self.findings.setObjectName("health-findings")
         self.findings.setHeaderLabels(["Finding", "What it means"])
         self.findings.setColumnWidth(0, 330)
+        self.findings.setWordWrap(True)
+        self.findings.setUniformRowHeights(False)
         self.findings.itemClicked.connect(self._clicked)
         self.findings.itemActivated.connect(self._clicked)
         splitter.addWidget(self.findings)
@@ -173,6 +178,7 @@ class HealthDialog(QDialog):
         spin.setSingleStep(step)
         spin.setValue(value)
         spin.setToolTip(tip)
+        spin.setFixedWidth(90)
         return spin
 
     def settings(self) -> BucketSettings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
 
@@ -40,8 +42,11 @@ class SubsetPanel(QTreeWidget):
             self._filling = False
             return
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        several_roots = len(ws.roots) > 1
         for subset in ws.subsets.values():
-            row = QTreeWidgetItem([subset.name, f"{subset.image_count:,}", str(subset.repeats),
+            rel = Path(subset.name)
+            label = subset.name if several_roots else (str(Path(*rel.parts[1:])) if len(rel.parts) > 1 else rel.name)
+            row = QTreeWidgetItem([label, f"{subset.image_count:,}", str(subset.repeats),
                                    f"{subset.weighted:,}", ""])
             row.setData(0, _ID, subset.id)
             tip = [subset.name, str(subset.path)]
@@ -72,8 +77,9 @@ class SubsetPanel(QTreeWidget):
                             f"{totals.reg_images:,} regularisation images ({totals.reg_weighted:,} with repeats)")
         self.addTopLevelItem(total)
         self._filling = False
-        rows = min(8, ws.totals().subsets + 1)
-        self.setMaximumHeight(self.header().height() + rows * self.sizeHintForRow(0) + 6 if rows else 60)
+        rows = min(7, self.topLevelItemCount())
+        self.setFixedHeight(self.header().sizeHint().height() + rows * max(18, self.sizeHintForRow(0))
+                            + 2 * self.frameWidth() + 2)
 
     def _clicked(self, item: QTreeWidgetItem, column: int) -> None:
         subset_id = item.data(0, _ID)

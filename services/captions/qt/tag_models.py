@@ -102,7 +102,7 @@ class SelectionTagsModel(QAbstractListModel):
         return [r.name for r in self.rows]
 
     # --- QAbstractItemModel -----------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+    def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -238,10 +238,10 @@ class AllTagsModel(QAbstractTableModel):
     def count(self, row: int) -> int:
         return self._counts.get(self._names[row], 0)
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._names)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):

@@ -1,0 +1,1 @@
+"""The Training monitor dock: progress, loss chart, samples, checkpoints, log, queue and history."""
