@@ -64,6 +64,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Send the selected images and their captions to the system trash", separator_before=True),
     ActionSpec("dataset.refresh", "Dataset", "&Refresh", "dock.dataset.refresh", "F5",
                "Read the open folders again"),
+    # --- Caption (issue 4) ---
+    ActionSpec("caption.batch", "Caption", "&Batch edit…", "dock.captions.open_batch_dialog", "Ctrl+Shift+B",
+               "Add, remove, rename, replace, dedupe or sort tags of many captions at once, with a preview"),
+    ActionSpec("caption.add_trigger", "Caption", "Add &trigger word…", "dock.captions.add_trigger_word", "",
+               "Add a tag at the front of every caption (or of the selection)"),
+    ActionSpec("caption.find_replace", "Caption", "&Find and replace…", "dock.captions.find_replace", "Ctrl+H",
+               "Find and replace in captions: plain text, regular expression or whole tags"),
+    ActionSpec("caption.rename_extension", "Caption", "Rename caption &extension…", "dock.captions.rename_extension",
+               "", "Rename every caption file to another extension (.txt, .caption, .cap, …)"),
+    ActionSpec("caption.tags_mode", "Caption", "Edit as ta&gs", "dock.captions.show_tags_mode", "Ctrl+Alt+T",
+               separator_before=True),
+    ActionSpec("caption.text_mode", "Caption", "Edit as te&xt", "dock.captions.show_text_mode", "Ctrl+Alt+X"),
+    ActionSpec("caption.save_all", "Caption", "&Save all captions", "dock.captions.save_all", "Ctrl+Alt+S",
+               "Save every caption with unsaved edits", separator_before=True),
+    ActionSpec("caption.autosave", "Caption", "Save captions &automatically", "dock.captions.toggle_autosave",
+               tip="Save each edit at once (on), or only when you choose Save all captions (off)", checkable=True),
     # --- Train (issue 8)
     ActionSpec("train.preflight", "Train", "&Preflight", "dock.training.preflight", "Ctrl+Shift+P",
                "Check the run before it costs anything: parameters, backend, the engine's own parser, "
