@@ -101,7 +101,11 @@ def test_run_probe_in_a_missing_interpreter_and_one_without_the_workers(monkeypa
     assert bf.run_probe(tmp_path / "no-python").fatal.startswith("the interpreter")
     monkeypatch.setattr(bf, "probe_environment",
                         lambda _path=None: {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-    facts = bf.run_probe(sys.executable, timeout_s=60)
+    # A fresh venv: the test suite's own venv has the project installed (editable) in CI.
+    bare = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    python = bare / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    facts = bf.run_probe(python, timeout_s=60)
     assert "worker modules are not installed in this runtime" in facts.fatal
 
 
