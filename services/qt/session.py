@@ -32,6 +32,21 @@ class Session(QObject):
     # The images selected in the dataset grid (list of item keys) and the current one (object).
     selection_changed = Signal(list)
     current_image_changed = Signal(object)
+    # --- Dataset (issue 3); see docs/dataset-api.md --------------------------------------------
+    # The keys the dataset filter shows, in grid order (batch operations act on these).
+    filtered_keys_changed = Signal(list)
+    # These keys' captions changed (written by any panel, or changed on disk): refresh what shows them.
+    captions_changed = Signal(list)
+    # Of those, the ones another program changed on disk (already re-read into the workspace).
+    captions_changed_on_disk = Signal(list)
+    # An external change hit a caption with unsaved edits in the app (key): a conflict to resolve.
+    caption_conflict = Signal(str)
+    # Images appeared in or vanished from the open workspace (keys), e.g. added by another program.
+    items_added = Signal(list)
+    items_removed = Signal(list)
+    # Requests to the dataset grid from other panels: select and show these keys; apply this filter.
+    select_keys_requested = Signal(list)
+    filter_requested = Signal(str)
     # The training project changed (object: the project, or None).
     project_changed = Signal(object)
     project_modified_changed = Signal(bool)
@@ -50,6 +65,10 @@ class Session(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setObjectName("application-undo-stack")
         self.workspace = None
+        self.filtered_keys: list[str] = []
+        self.selected_keys: list[str] = []
+        self.current_key: str | None = None
+        self.unsaved_caption_keys: set[str] = set()
         self.project = None
         self._project_modified = False
 
@@ -77,7 +96,34 @@ class Session(QObject):
 
     def set_workspace(self, workspace) -> None:
         self.workspace = workspace
+        self.filtered_keys = workspace.keys() if workspace is not None else []
+        self.selected_keys, self.current_key = [], None
+        self.unsaved_caption_keys.clear()
         self.workspace_changed.emit(workspace)
+
+    # --- dataset (issue 3) -----------------------------------------------------------------
+    def set_filtered_keys(self, keys: list[str]) -> None:
+        self.filtered_keys = list(keys)
+        self.filtered_keys_changed.emit(self.filtered_keys)
+
+    def set_selection(self, keys: list[str]) -> None:
+        self.selected_keys = list(keys)
+        self.selection_changed.emit(self.selected_keys)
+
+    def set_current_image(self, key: str | None) -> None:
+        if key != self.current_key:
+            self.current_key = key
+            self.current_image_changed.emit(key)
+
+    def notify_captions_changed(self, keys: list[str]) -> None:
+        """Call after writing captions (workspace.save_caption/set_caption): views refresh those rows."""
+        if keys:
+            self.captions_changed.emit(list(keys))
+
+    def set_caption_unsaved(self, key: str, unsaved: bool) -> None:
+        """The caption editor marks keys with edits not yet on disk, so that an external change to
+        one of them is reported as a conflict instead of being taken silently."""
+        (self.unsaved_caption_keys.add if unsaved else self.unsaved_caption_keys.discard)(key)
 
     def set_project(self, project) -> None:
         self.project = project
