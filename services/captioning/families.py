@@ -28,9 +28,8 @@ class Family:
     description: str
     output: str  # TAGS or SENTENCE: how results combine with existing captions
     models: tuple[ModelChoice, ...]
-    # Files a model folder must hold; ``weights`` names acceptable weight files, any one of them.
-    required_files: tuple[str, ...]
-    weights: tuple[str, ...]
+    # Files a model folder must hold; a tuple entry names alternatives, any one of which will do.
+    required_files: tuple[str | tuple[str, ...], ...]
     # What is fetched from the Hub (never pickle weights: *.bin, *.pt, *.ckpt are not downloaded).
     download_patterns: tuple[str, ...]
     options: tuple[Option, ...]
@@ -145,7 +144,6 @@ WD14 = Family(
         ModelChoice("SmilingWolf/wd-v1-4-vit-tagger-v2", "WD 1.4 ViT v2", "370 MB"),
     ),
     required_files=("model.onnx", "selected_tags.csv"),
-    weights=(),
     download_patterns=("model.onnx", "selected_tags.csv"),
     options=WD14_OPTIONS,
 )
@@ -153,7 +151,10 @@ WD14 = Family(
 # --- BLIP -------------------------------------------------------------------------------
 
 _HF_FILES = ("*.json", "*.safetensors", "*.txt", "*.model")
-_HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+# transformers 5 saves the processor as processor_config.json; Hub repositories carry
+# preprocessor_config.json. Weights: one file, or shards with their index. Never pickles.
+_HF_REQUIRED = ("config.json", ("preprocessor_config.json", "processor_config.json"),
+                ("model.safetensors", "model.safetensors.index.json"))
 
 BLIP = Family(
     id="blip",
@@ -164,8 +165,7 @@ BLIP = Family(
         ModelChoice("Salesforce/blip-image-captioning-large", "BLIP large", "1.9 GB"),
         ModelChoice("Salesforce/blip-image-captioning-base", "BLIP base", "990 MB"),
     ),
-    required_files=("config.json", "preprocessor_config.json"),
-    weights=_HF_WEIGHTS,
+    required_files=_HF_REQUIRED,
     download_patterns=_HF_FILES,
     options=(
         Option("prompt", "Prompt prefix", TEXT, "",
@@ -198,8 +198,7 @@ BLIP2 = Family(
         ModelChoice("Salesforce/blip2-flan-t5-xl-coco", "BLIP-2 Flan-T5 XL COCO", "fine-tuned for captions"),
         ModelChoice("Salesforce/blip2-flan-t5-xxl", "BLIP-2 Flan-T5 XXL", "48 GB in float32"),
     ),
-    required_files=("config.json", "preprocessor_config.json"),
-    weights=_HF_WEIGHTS,
+    required_files=_HF_REQUIRED,
     download_patterns=_HF_FILES,
     options=(
         Option("prompt", "Prompt", TEXT, "",

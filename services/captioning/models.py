@@ -60,14 +60,20 @@ def locate(model: str, models_dir: str | os.PathLike) -> ModelLocation:
     return ModelLocation(text, Path(models_dir) / owner / name, text)
 
 
+def _alternatives(entry: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (entry,) if isinstance(entry, str) else tuple(entry)
+
+
+def required_names(family: Family) -> list[str]:
+    """The required files in words: "config.json", "model.safetensors or model.safetensors.index.json"."""
+    return [" or ".join(_alternatives(entry)) for entry in family.required_files]
+
+
 def missing_files(family: Family, folder: Path) -> list[str]:
-    """The files ``folder`` lacks for ``family`` (weights as "a or b")."""
-    if not folder.is_dir():
-        return list(family.required_files) + ([" or ".join(family.weights)] if family.weights else [])
-    missing = [name for name in family.required_files if not (folder / name).is_file()]
-    if family.weights and not any((folder / name).is_file() for name in family.weights):
-        missing.append(" or ".join(family.weights))
-    return missing
+    """The files ``folder`` lacks for ``family`` (alternatives as "a or b")."""
+    exists = folder.is_dir()
+    return [" or ".join(names) for names in map(_alternatives, family.required_files)
+            if not (exists and any((folder / name).is_file() for name in names))]
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def missing_model_error(family: Family, status: ModelStatus, reason: str) -> Mod
     if loc.is_local:
         return ModelMissingError(
             f"The {family.title} model folder {loc.folder} is incomplete: {files} missing.",
-            f"Choose a folder that holds {', '.join(family.required_files + family.weights[:1])}, "
+            f"Choose a folder that holds {', '.join(required_names(family))}, "
             "or pick one of the listed models to download it.")
     return ModelMissingError(
         f"The {family.title} model {loc.repo_id} is not downloaded ({reason}).",

@@ -74,11 +74,11 @@ class Message:
         return self.data.get(key, default)
 
 
-def encode(kind: str, **data: Any) -> str:
+def encode(message_type: str, /, **data: Any) -> str:
     """One protocol line (without the newline)."""
-    if kind not in WORKER_TYPES and kind not in DRIVER_TYPES:
-        raise ValueError(f"unknown message type {kind!r}")
-    return json.dumps({"type": kind, **data}, ensure_ascii=False, separators=(",", ":"))
+    if message_type not in WORKER_TYPES and message_type not in DRIVER_TYPES:
+        raise ValueError(f"unknown message type {message_type!r}")
+    return json.dumps({"type": message_type, **data}, ensure_ascii=False, separators=(",", ":"))
 
 
 def decode(line: str | bytes, *, allowed: frozenset[str] = WORKER_TYPES) -> Message:

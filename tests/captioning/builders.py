@@ -169,7 +169,10 @@ def build_tiny_blip2(folder: Path, *, variant: str = "opt", image_size: int = 32
         qformer_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                             num_attention_heads=2, encoder_hidden_size=32, max_position_embeddings=64),
         text_config=text.to_dict(), num_query_tokens=num_query_tokens, image_token_index=vocab.index("<image>"))
-    Blip2ForConditionalGeneration(config).save_pretrained(str(folder))
+    model = Blip2ForConditionalGeneration(config)
+    with torch.no_grad():  # make the special tokens unlikely, so that the random model says words
+        model.get_output_embeddings().weight[[0, 2, 3, 4]] = 0.0
+    model.save_pretrained(str(folder))
     processor = Blip2Processor(image_processor=BlipImageProcessorPil(size={"height": image_size, "width": image_size}),
                                tokenizer=tokenizer, num_query_tokens=num_query_tokens)
     processor.save_pretrained(str(folder))

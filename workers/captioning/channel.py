@@ -64,8 +64,8 @@ class Channel:
                                line_buffering=True, write_through=True)
         return cls(out, FdLines(sys.stdin.fileno()))
 
-    def emit(self, kind: str, **data: Any) -> None:
-        line = encode(kind, **data) + "\n"
+    def emit(self, message_type: str, /, **data: Any) -> None:
+        line = encode(message_type, **data) + "\n"
         with self._lock:
             try:
                 self._out.write(line)

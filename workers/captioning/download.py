@@ -63,7 +63,7 @@ def _wanted(family: Family, repo_id: str) -> list[str]:
     files = HfApi().list_repo_files(repo_id)
     chosen = [f for f in files if any(fnmatch.fnmatch(f, p) for p in patterns)
               and not f.lower().endswith(PICKLE_SUFFIXES) and "/" not in f]
-    if family.weights and not any(Path(f).name in family.weights or f.endswith(".safetensors") for f in chosen):
+    if any(p.endswith(".safetensors") for p in patterns) and not any(f.endswith(".safetensors") for f in chosen):
         raise LoadError("invalid_model", f"{repo_id} has no .safetensors weights.",
                         "LoRA Studio does not load pickle weights (.bin, .pt); choose a repository that publishes "
                         ".safetensors, or convert the model and choose its folder.")
