@@ -1,0 +1,686 @@
+"""The caption controller: one per Session, shared by the editor, the All tags dock and the menus.
+
+It owns what caption editing needs beyond the workspace: the tag statistics (``TagIndex``), the
+set of captions with unsaved edits, the conflicts, the save worker and the batch workers.
+
+The workspace stays the one truth for caption *text*: an edit puts the new text into the item's
+``CaptionFile`` (keeping its snapshot, the state of the file on disk), marks the key unsaved in
+the Session and schedules a save. The save worker writes and hands back fresh snapshots. So the
+grid, the filter and every panel see an edit at once, and the dataset's file watcher reports an
+external change to an unsaved caption as a conflict instead of overwriting it.
+
+Every change of state runs through ``SliceRunner`` jobs on the GUI thread, in order, in slices of a
+few milliseconds; everything slow (planning a batch, saving, renaming) runs in a ``TaskThread``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+
+from services.captions.changes import ChangeSet, Entry, from_texts, plan, tag_delta
+from services.captions.operations import OpContext, Operation
+from services.captions.qt.commands import CaptionEditCommand, ExtensionRenameCommand
+from services.captions.qt.worker import SliceRunner, TaskThread
+from services.captions.saving import SaveItem, SaveResult, disk_state, save_captions
+from services.captions.stats import TagIndex
+from services.captions.tags import TagFormat
+from services.dataset.caption_files import DEFAULT_FORMAT, CaptionFile, CaptionFormat
+from services.errors import LoraStudioError, OperationCancelled
+
+log = logging.getLogger(__name__)
+
+OBJECT_NAME = "caption-controller"
+AUTOSAVE_DELAY_MS = 400
+SYNC_PLAN_LIMIT = 400  # edits of up to this many captions are planned on the GUI thread
+
+
+def caption_controller(session) -> CaptionController:
+    """The Session's caption controller, created on first use."""
+    controller = getattr(session, "_caption_controller", None)
+    if controller is None:
+        controller = CaptionController(session)
+        session._caption_controller = controller
+    return controller
+
+
+class CaptionController(QObject):
+    stats_reset = Signal()              # the tag table was rebuilt (new workspace, new separator)
+    tags_changed = Signal(list, int)    # indices of tags whose count changed; number of tags appended
+    state_changed = Signal()            # unsaved / saving / conflicts / busy changed
+    busy_changed = Signal(str)          # what runs now ("" when idle)
+    progress = Signal(int, int)         # (done, total) of what runs
+    conflicts_changed = Signal()
+    tokenizer_ready = Signal(object)
+    saved = Signal(int)                 # a save pass finished: captions written
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.setObjectName(OBJECT_NAME)
+        self.session = session
+        self.runner = SliceRunner(self)
+        self.index: TagIndex | None = None
+        self.dirty: set[str] = set()
+        self.conflicts: dict[str, CaptionFile] = {}
+        self.save_errors: dict[str, LoraStudioError] = {}
+        self.revision = 0
+        self.tokenizer = None
+        self._absent: set[str] = set()       # captions that should not exist (pending trash)
+        self._pending_new: set[str] = set()  # captions that do not exist yet but have text
+        self._inflight: dict[str, CaptionFile] = {}
+        self._save_thread: TaskThread | None = None
+        self._save_workspace = None
+        self._threads: set[TaskThread] = set()
+        self._changed_during_build: set[str] = set()
+        self._busy_text = ""
+        self._notifying = False
+        self._tokenizer_thread: TaskThread | None = None
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(AUTOSAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save_now)
+        self._workspace = session.workspace
+        session.workspace_changed.connect(self._on_workspace)
+        session.captions_changed.connect(self._on_captions_changed)
+        session.caption_conflict.connect(self._on_conflict_reported)
+        session.items_removed.connect(self._on_items_removed)
+        if self._workspace is not None:
+            self._build_index()
+
+    # --- state ------------------------------------------------------------------------------
+    @property
+    def workspace(self):
+        return self._workspace
+
+    @property
+    def autosave(self) -> bool:
+        return bool(self.session.settings.workspace.autosave_captions)
+
+    def set_autosave(self, on: bool) -> None:
+        self.session.settings.workspace.autosave_captions = bool(on)
+        self.session.save_settings()
+        if on:
+            self.save_now()
+        self.state_changed.emit()
+
+    @property
+    def saving(self) -> bool:
+        return self._save_thread is not None
+
+    @property
+    def busy(self) -> str:
+        return self._busy_text
+
+    def tag_format(self, workspace=None) -> TagFormat:
+        ws = workspace if workspace is not None else self._workspace
+        return TagFormat(ws.tag_separator if ws is not None else self.session.settings.workspace.tag_separator)
+
+    def text_of(self, key: str, workspace=None) -> str | None:
+        """The caption's current text (with unsaved edits), or None when it has no caption file."""
+        ws = workspace if workspace is not None else self._workspace
+        item = ws.get(key) if ws is not None else None
+        if item is None or key in self._absent:
+            return None
+        cap = item.caption
+        if cap.undecodable:
+            return None
+        return cap.text if (cap.exists or key in self._pending_new) else None
+
+    def locked_reason(self, key: str) -> str:
+        """Why this caption cannot be edited now ("" when it can)."""
+        item = self._workspace.get(key) if self._workspace is not None else None
+        if item is None:
+            return "the image is no longer in the dataset"
+        if item.caption.undecodable:
+            return f"its caption file could not be decoded ({item.caption.error or 'unknown encoding'})"
+        if key in self.conflicts:
+            return "another program changed its caption file; resolve the conflict first"
+        return ""
+
+    def counts(self) -> dict[str, int]:
+        return self.index.stats.counts if self.index is not None else {}
+
+    # --- editing ----------------------------------------------------------------------------
+    def entries(self, keys: Iterable[str]) -> list[Entry]:
+        return [Entry(k, self.text_of(k), self.locked_reason(k)) for k in keys]
+
+    def context(self) -> OpContext:
+        return OpContext(self.tag_format(), dict(self.counts()))
+
+    def edit(self, keys: list[str], op: Operation) -> ChangeSet | None:
+        """Apply ``op`` to these captions as one undoable action (the editor's edits)."""
+        if self._workspace is None or not keys:
+            return None
+        if len(keys) > SYNC_PLAN_LIMIT:
+            self.run_operation(op, keys)
+            return None
+        changes = plan(op, self.entries(keys), self.context())
+        self.push(changes)
+        return changes
+
+    def edit_texts(self, texts: dict[str, str], title: str = "Edit caption", *, typing: bool = False) -> None:
+        ws = self._workspace
+        if ws is None:
+            return
+        texts = {k: v for k, v in texts.items() if not self.locked_reason(k)}
+        old = {k: self.text_of(k) for k in texts}
+        self.push(from_texts(title, old, texts, self.tag_format()), typing=typing)
+
+    def push(self, changes: ChangeSet, *, typing: bool = False, already_applied: bool = False) -> None:
+        if not changes:
+            if changes.skipped:
+                self._report_skipped(changes)
+            return
+        self.session.undo_stack.push(CaptionEditCommand(self, self._workspace, changes, typing=typing,
+                                                        already_applied=already_applied))
+        if changes.skipped:
+            self._report_skipped(changes)
+
+    def _report_skipped(self, changes: ChangeSet) -> None:
+        reasons = sorted(set(changes.skipped.values()))
+        self.session.show_status(f"{len(changes.skipped)} caption(s) left unchanged: {'; '.join(reasons)[:200]}", 8000)
+
+    def plan_async(self, op: Operation, keys: list[str], on_done: Callable[[ChangeSet], None],
+                   on_error: Callable[[BaseException], None] | None = None, *, label: str = "") -> TaskThread | None:
+        """Plan ``op`` over ``keys`` in a worker; ``on_done(changes)`` runs on the GUI thread."""
+        ws = self._workspace
+        if ws is None:
+            return None
+        captions = [(k, ws.get(k)) for k in keys]
+        absent, pending, conflicts = set(self._absent), set(self._pending_new), set(self.conflicts)
+        ctx = self.context()
+
+        def entries():
+            for key, item in captions:
+                if item is None:
+                    continue
+                cap = item.caption
+                if cap.undecodable:
+                    yield Entry(key, None, f"its caption file could not be decoded ({cap.error or 'unknown'})")
+                    continue
+                text = None if key in absent else (cap.text if cap.exists or key in pending else None)
+                yield Entry(key, text, "its caption is in conflict with a change on disk" if key in conflicts else "")
+
+        def work(progress, cancelled):
+            return plan(op, entries(), ctx, progress=lambda n: progress(n, len(captions)), cancelled=cancelled)
+
+        return self._start_thread(work, "caption-plan", label or op.describe(),
+                                  lambda changes: self._planned(changes, ws, on_done), on_error)
+
+    def _planned(self, changes: ChangeSet, ws, on_done) -> None:
+        if ws is self._workspace:
+            on_done(changes)
+
+    def run_operation(self, op: Operation, keys: list[str]) -> TaskThread | None:
+        """Plan and apply a batch operation as one undoable command."""
+        return self.plan_async(op, keys, self.push)
+
+    # --- applying (GUI thread, in slices) -------------------------------------------------
+    def apply(self, changes: ChangeSet, *, forward: bool, workspace) -> None:
+        self.runner.submit(self._apply_job(changes, forward, workspace))
+
+    def _apply_job(self, changes: ChangeSet, forward: bool, ws):
+        if ws is not self._workspace:
+            return
+        irregular: list[tuple[str, str | None]] = []
+        keys: list[str] = []
+        for n, (key, (old, new)) in enumerate(changes.changes.items(), 1):
+            frm, to = (old, new) if forward else (new, old)
+            item = ws.get(key)
+            if item is None:
+                continue
+            if self.text_of(key) != frm:
+                irregular.append((key, frm))
+            self._set_text(ws, item, to)
+            keys.append(key)
+            if n % 500 == 0:
+                yield
+        if self.index is not None:
+            if irregular:
+                self._emit_tags(self.index.sync(irregular))
+            applied = {k: changes.changes[k] for k in keys} if len(keys) != len(changes.changes) else changes.changes
+            self._emit_tags(self.index.apply(applied, changes.tag_delta, forward))
+        else:
+            self._changed_during_build.update(keys)
+        self.revision += 1
+        self._notify(keys)
+        self.state_changed.emit()
+        self._schedule_save(immediate=len(keys) > 1)
+
+    def _set_text(self, ws, item, text: str | None) -> None:
+        key, cap = item.key, item.caption
+        if text is None:
+            if cap.exists:
+                self._absent.add(key)
+            self._pending_new.discard(key)
+            text = ""
+        else:
+            self._absent.discard(key)
+            if not cap.exists:
+                self._pending_new.add(key)
+        item.caption = CaptionFile(cap.path, text, cap.format, cap.snapshot, cap.undecodable, cap.error)
+        ws.update_problems(item)
+        self.dirty.add(key)
+        self.session.set_caption_unsaved(key, True)
+
+    def _emit_tags(self, result: tuple[list[int], int]) -> None:
+        changed, added = result
+        if changed or added:
+            self.tags_changed.emit(changed, added)
+
+    def _notify(self, keys: list[str]) -> None:
+        self._notifying = True
+        try:
+            self.session.notify_captions_changed(keys)
+        finally:
+            self._notifying = False
+
+    # --- saving ------------------------------------------------------------------------------
+    def _schedule_save(self, immediate: bool = False) -> None:
+        if not self.autosave:
+            return
+        if immediate:
+            self.save_now()
+        elif not self._save_timer.isActive():
+            self._save_timer.start()
+
+    def save_now(self) -> None:
+        """Save every caption with unsaved edits (in the background)."""
+        self._save_timer.stop()
+        if self._save_thread is None and self.dirty and self._workspace is not None:
+            self.runner.submit(self._save_job(self._workspace))
+
+    def _save_job(self, ws):
+        if self._save_thread is not None or ws is not self._workspace:
+            return
+        items: list[SaveItem] = []
+        for n, key in enumerate(list(self.dirty), 1):
+            if key in self.conflicts:
+                continue
+            item = ws.get(key)
+            if item is None:
+                self.dirty.discard(key)
+                continue
+            cap = item.caption
+            text = None if key in self._absent else cap.text
+            if text is None and not cap.exists:
+                self._mark_clean(key)
+                continue
+            items.append(SaveItem(key, cap, text, self._new_format(ws, item)))
+            if n % 1000 == 0:
+                yield
+        if not items:
+            self.state_changed.emit()
+            return
+        self._inflight = {it.key: it.base for it in items}
+        self._save_workspace = ws
+        self._save_thread = self._start_thread(
+            lambda progress, cancelled: save_captions(items, progress=progress), "caption-save",
+            f"Saving {len(items)} caption(s)…", lambda result: self.runner.submit(self._after_save_job(result, ws)),
+            self._save_failed)
+        self.state_changed.emit()
+
+    def _new_format(self, ws, item) -> CaptionFormat:
+        """The format for a caption file the app creates: that of a caption beside it, if any."""
+        cache = getattr(ws, "_caption_new_format", None)
+        if cache is None:
+            cache = ws._caption_new_format = {}
+        fmt = cache.get(item.subset)
+        if fmt is None:
+            fmt = DEFAULT_FORMAT
+            for other in ws.subset_items(item.subset)[:64]:
+                if other.caption.exists and not other.caption.undecodable:
+                    fmt = other.caption.format
+                    break
+            cache[item.subset] = fmt
+        return fmt
+
+    def _after_save_job(self, result: SaveResult, ws):
+        changed_existence: list[str] = []
+        for n, (key, saved) in enumerate(result.saved.items(), 1):
+            item = ws.get(key)
+            if item is None:
+                continue
+            sent = self._inflight.get(key)
+            current = item.caption
+            if current.exists != saved.exists:
+                changed_existence.append(key)
+            if current is sent:
+                item.caption = saved
+                ws.update_problems(item)
+                self._mark_clean(key)
+            else:  # edited again while saving: keep the edit, with the snapshot of what is on disk now
+                item.caption = CaptionFile(saved.path, current.text, saved.format if saved.exists else current.format,
+                                           saved.snapshot, False, "")
+                ws.update_problems(item)
+                if saved.exists:
+                    self._pending_new.discard(key)
+                elif key in self._absent:
+                    self._absent.discard(key)  # it had to go, and it is gone
+                else:
+                    self._pending_new.add(key)
+            if n % 1000 == 0:
+                yield
+        if result.conflicts:
+            self.conflicts.update(result.conflicts)
+            self.conflicts_changed.emit()
+        self.save_errors = dict(result.errors)
+        self._inflight = {}
+        self._save_thread = None
+        self._save_workspace = None
+        if changed_existence and ws is self._workspace:
+            self._notify(changed_existence)
+        self.saved.emit(len(result.saved))
+        self.state_changed.emit()
+        if result.errors:
+            first = next(iter(result.errors.values()))
+            more = f" ({len(result.errors)} captions could not be saved)" if len(result.errors) > 1 else ""
+            self.session.report_error(LoraStudioError(first.message + more, first.hint, details="\n".join(
+                f"{k}: {e.message}" for k, e in list(result.errors.items())[:50])))
+        if ws is self._workspace and any(k not in self.conflicts and k not in result.errors for k in self.dirty):
+            self._schedule_save(immediate=True)
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self._inflight = {}
+        self._save_thread = None
+        self._save_workspace = None
+        self._report_failure(exc)
+        self.state_changed.emit()
+
+    def _mark_clean(self, key: str) -> None:
+        self.dirty.discard(key)
+        self._absent.discard(key)
+        self._pending_new.discard(key)
+        self.session.set_caption_unsaved(key, False)
+
+    @property
+    def unsaved_count(self) -> int:
+        return len(self.dirty)
+
+    def flush(self, timeout_ms: int = 60_000) -> bool:
+        """Save everything now and wait (closing the window, tests, the benchmark). True if all saved."""
+        self.runner.drain()
+        for _ in range(3):
+            if self._save_thread is not None:
+                self._save_thread.wait(timeout_ms)
+                QCoreApplication.sendPostedEvents()
+                self.runner.drain()
+            if self._save_thread is None and self.dirty and not self.conflicts.keys() >= self.dirty:
+                self.runner.submit(self._save_job(self._workspace))
+                self.runner.drain()
+            if self._save_thread is None:
+                break
+        return not (self.dirty - set(self.conflicts))
+
+    # --- conflicts ---------------------------------------------------------------------------
+    def _on_conflict_reported(self, key: str) -> None:
+        """The dataset's watcher saw a caption with unsaved edits change on disk."""
+        if key in self._inflight or self._workspace is None or key not in self._workspace:
+            return  # our own write, seen before its save finished
+        base = self._workspace.item(key).caption
+
+        def check(_progress, _cancelled):
+            return disk_state(base)
+
+        self._start_thread(check, "caption-conflict-check", "",
+                           lambda theirs, k=key: self._conflict_checked(k, base, theirs))
+
+    def _conflict_checked(self, key: str, base: CaptionFile, theirs: CaptionFile | None) -> None:
+        item = self._workspace.get(key) if self._workspace is not None else None
+        if theirs is None or item is None or item.caption.snapshot != base.snapshot:
+            return
+        self.conflicts[key] = theirs
+        self.conflicts_changed.emit()
+        self.state_changed.emit()
+
+    def keep_mine(self, keys: Iterable[str]) -> None:
+        """Resolve conflicts by writing the app's version over the other program's."""
+        ws = self._workspace
+        for key in list(keys):
+            theirs = self.conflicts.get(key)
+            item = ws.get(key) if ws is not None else None
+            if theirs is None or item is None:
+                continue
+            if theirs.undecodable:
+                continue  # never written over: only "use theirs" is possible
+            del self.conflicts[key]
+            cap = item.caption
+            item.caption = CaptionFile(cap.path, cap.text, cap.format if cap.exists else theirs.format,
+                                       theirs.snapshot, False, "")
+            if not theirs.exists and key not in self._absent:
+                self._pending_new.add(key)
+            self.dirty.add(key)
+        self.conflicts_changed.emit()
+        self.state_changed.emit()
+        self._schedule_save(immediate=True)
+
+    def use_theirs(self, keys: Iterable[str]) -> None:
+        """Resolve conflicts by taking the file on disk; undoable (undo brings the app's text back)."""
+        ws = self._workspace
+        if ws is None:
+            return
+        old: dict[str, str | None] = {}
+        new: dict[str, str | None] = {}
+        taken: list[str] = []
+        for key in list(keys):
+            theirs = self.conflicts.pop(key, None)
+            item = ws.get(key)
+            if theirs is None or item is None:
+                continue
+            old[key] = self.text_of(key)
+            new[key] = theirs.text if theirs.exists and not theirs.undecodable else None
+            item.caption = theirs
+            ws.update_problems(item)
+            self._mark_clean(key)
+            taken.append(key)
+        if not taken:
+            return
+        fmt = self.tag_format()
+        changes = ChangeSet("Use the caption on disk")
+        delta: dict[str, int] = {}
+        for key in taken:
+            changes.changes[key] = (old[key], new[key])  # type: ignore[assignment]
+            for t, d in tag_delta(old[key], new[key], fmt).items():
+                delta[t] = delta.get(t, 0) + d
+        changes.tag_delta = {t: d for t, d in delta.items() if d}
+        if self.index is not None:
+            self._emit_tags(self.index.apply(changes.changes, changes.tag_delta, True))
+        self.revision += 1
+        self._notify(taken)
+        self.conflicts_changed.emit()
+        self.state_changed.emit()
+        if any(o != n for o, n in zip(old.values(), new.values())):
+            self.push(changes, already_applied=True)
+
+    # --- extension rename ----------------------------------------------------------------
+    def run_renames(self, renames: list, extension: str, *, workspace, on_done=None) -> TaskThread:
+        from services.captions.extension import execute_renames
+
+        return self._start_thread(
+            lambda progress, cancelled: execute_renames(renames, progress=lambda n: progress(n, len(renames))),
+            "caption-rename", f"Renaming {len(renames)} caption file(s)…",
+            lambda report: self.runner.submit(self._after_rename_job(report, extension, workspace, on_done)))
+
+    def _after_rename_job(self, report, extension: str, ws, on_done):
+        for n, rename in enumerate(report.done, 1):
+            item = ws.get(rename.key)
+            if item is not None:
+                cap = item.caption
+                item.caption = CaptionFile(rename.target, cap.text, cap.format, cap.snapshot, cap.undecodable,
+                                           cap.error)
+            if n % 1000 == 0:
+                yield
+        ws.caption_extension = extension
+        self.revision += 1
+        if report.failed:
+            first = next(iter(report.failed.values()))
+            self.session.report_error(LoraStudioError(
+                f"{len(report.failed)} caption file(s) could not be renamed (first: {first}).",
+                "The others were renamed; the failed ones keep their old extension.",
+                details="\n".join(f"{k}: {v}" for k, v in list(report.failed.items())[:50])))
+        self.state_changed.emit()
+        if on_done is not None:
+            on_done(report)
+
+    def rename_extension(self, plan, on_done=None) -> None:
+        """Execute an extension rename plan as one undoable command (saved edits first)."""
+        ws = self._workspace
+        if ws is None or not plan.renames:
+            return
+
+        def done(report):
+            if report.done:
+                self.session.undo_stack.push(ExtensionRenameCommand(
+                    self, ws, report.done, plan.old_extension, plan.new_extension))
+            if on_done is not None:
+                on_done(report)
+
+        self.run_renames(plan.renames, plan.new_extension, workspace=ws, on_done=done)
+
+    # --- threads ----------------------------------------------------------------------------
+    def _start_thread(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None
+                      ) -> TaskThread:
+        """Start ``fn`` in a worker thread; its result goes to ``on_success`` on the GUI thread."""
+        thread = TaskThread(fn, name, self)
+        thread.succeeded.connect(on_success)
+        thread.failed.connect(on_failure or self._report_failure)
+        thread.setProperty("label", label)
+        self._threads.add(thread)
+        if label:
+            self._set_busy(label)
+            thread.progressed.connect(self.progress)
+        thread.finished.connect(lambda t=thread, has_label=bool(label): self._thread_done(t, has_label))
+        thread.start()
+        return thread
+
+    def _thread_done(self, thread: TaskThread, had_label: bool) -> None:
+        self._threads.discard(thread)
+        thread.deleteLater()
+        if had_label and not any(t.property("label") for t in self._threads):
+            self._set_busy("")
+
+    def _set_busy(self, text: str) -> None:
+        if text != self._busy_text:
+            self._busy_text = text
+            self.busy_changed.emit(text)
+            self.state_changed.emit()
+
+    def _report_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, OperationCancelled):
+            self.session.show_status("Cancelled", 3000)
+            return
+        self.session.report_error(exc)
+
+    def cancel_all(self) -> None:
+        for thread in list(self._threads):
+            if thread is not self._save_thread:
+                thread.cancel()
+
+    def shutdown(self, timeout_ms: int = 60_000) -> None:
+        """Finish saving and stop every worker (the window closes, the session ends)."""
+        self._save_timer.stop()
+        self.cancel_all()
+        if self.autosave:
+            self.flush(timeout_ms)
+        for thread in list(self._threads):
+            thread.wait(timeout_ms)
+
+    # --- tokenizer ---------------------------------------------------------------------------
+    def request_tokenizer(self) -> None:
+        if self.tokenizer is not None or self._tokenizer_thread is not None:
+            return
+
+        def load(_progress, _cancelled):
+            from services.tokenizers.clip_bpe import default_tokenizer
+
+            return default_tokenizer()
+
+        self._tokenizer_thread = self._start_thread(load, "clip-tokenizer-load", "", self._tokenizer_loaded,
+                                                    self._tokenizer_failed)
+
+    def _tokenizer_failed(self, exc: BaseException) -> None:
+        self._tokenizer_thread = None
+        log.error("the CLIP tokenizer could not be loaded: %s", exc)
+
+    def _tokenizer_loaded(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._tokenizer_thread = None
+        self.tokenizer_ready.emit(tokenizer)
+
+    # --- workspace and foreign changes -----------------------------------------------------
+    def _on_workspace(self, workspace) -> None:
+        old = self._workspace
+        if old is not None and old is not workspace and self.dirty:
+            # Never lose an edit: what was not saved yet is saved now, whatever the autosave setting.
+            pending = [SaveItem(k, old.item(k).caption, None if k in self._absent else old.item(k).caption.text,
+                                self._new_format(old, old.item(k)))
+                       for k in self.dirty if k in old and k not in self.conflicts]
+            if pending:
+                self._start_thread(lambda p, c: save_captions(pending), "caption-save-previous",
+                                   f"Saving {len(pending)} caption(s) of the previous dataset…", self._previous_saved)
+        self._workspace = workspace
+        self.dirty.clear()
+        self._absent.clear()
+        self._pending_new.clear()
+        self.conflicts.clear()
+        self.save_errors.clear()
+        self.index = None
+        self.revision += 1
+        self.stats_reset.emit()
+        self.conflicts_changed.emit()
+        self.state_changed.emit()
+        if workspace is not None:
+            self._build_index()
+
+    def _previous_saved(self, result: SaveResult) -> None:
+        problems = len(result.conflicts) + len(result.errors)
+        note = f"; {problems} could not be saved (changed on disk or unwritable)" if problems else ""
+        self.session.show_status(f"Saved {len(result.saved)} caption(s) of the previous dataset{note}", 8000)
+        if problems:
+            self.session.report_error(LoraStudioError(
+                f"{problems} caption(s) of the previous dataset could not be saved.",
+                "They were changed by another program or cannot be written; reopen that dataset to check them.",
+                details="\n".join(list(result.conflicts)[:25] + list(result.errors)[:25])))
+
+    def _build_index(self) -> None:
+        ws = self._workspace
+        fmt = self.tag_format(ws)
+        captions = [(item.key, item.caption) for item in ws]
+        self._changed_during_build = set()
+
+        def build(_progress, _cancelled):
+            return TagIndex.build(((k, None if c.undecodable or not c.exists else c.text) for k, c in captions), fmt)
+
+        self._start_thread(build, "caption-tag-index", "Counting tags…", lambda index: self._index_built(index, ws))
+
+    def _index_built(self, index: TagIndex, ws) -> None:
+        if ws is not self._workspace:
+            return
+        self.index = index
+        if self._changed_during_build:
+            index.sync((k, self.text_of(k)) for k in self._changed_during_build)
+            self._changed_during_build = set()
+        self.stats_reset.emit()
+
+    def _on_captions_changed(self, keys: list[str]) -> None:
+        if self._notifying or self._workspace is None:
+            return
+        if self.index is None:
+            self._changed_during_build.update(keys)
+            return
+        if self.index.fmt.separator != self._workspace.tag_separator:
+            self._build_index()
+            return
+        self._emit_tags(self.index.sync((k, self.text_of(k)) for k in keys if k in self._workspace))
+        self.revision += 1
+
+    def _on_items_removed(self, keys: list[str]) -> None:
+        for key in keys:
+            self.dirty.discard(key)
+            self.conflicts.pop(key, None)
+        if self.index is not None:
+            self._emit_tags(self.index.remove(keys))
+        self.revision += 1
+        self.state_changed.emit()
