@@ -78,3 +78,29 @@ def test_errors_carry_message_hint_and_details():
     assert isinstance(ValidationError("bad", problems=[1, 2]), LoraStudioError)
     assert ValidationError("bad", problems=[1, 2]).problems == [1, 2]
     assert str(LoraStudioError("a", "b")) == "a (b)"
+
+
+def test_uncaught_exception_dialog_names_the_log_file_and_the_app_keeps_running(qapp, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    reporter = ExceptionReporter(tmp_path / "lora-studio.log", show_dialog=True)
+    seen = {}
+
+    def close_dialog():
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            seen["text"], seen["info"] = box.text(), box.informativeText()
+            box.accept()
+        else:
+            QTimer.singleShot(20, close_dialog)
+
+    QTimer.singleShot(20, close_dialog)
+    try:
+        raise ValueError("kaput")
+    except ValueError as exc:
+        reporter(type(exc), exc, exc.__traceback__)
+    assert "kaput" in seen["text"]
+    assert str(tmp_path / "lora-studio.log") in seen["info"]
+    assert "keeps running" in seen["info"]
+    assert QApplication.instance() is not None
