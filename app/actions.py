@@ -45,6 +45,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # View
     ActionSpec("view.reset_layout", "View", "&Reset layout", "window.reset_layout", "",
                "Put every panel back where it was on first start", separator_before=True),
+    # --- Auto-caption (issue 5)
+    ActionSpec("caption.auto", "Caption", "&Auto-caption…", "dock.autocaption.focus", "Ctrl+Shift+A",
+               "Tag or caption the dataset with WD14, BLIP or BLIP-2"),
     # Help
     ActionSpec("help.demo", "Help", "Open &demo dataset", "window.open_demo",
                tip="Create a small sample dataset and open it"),

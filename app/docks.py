@@ -26,6 +26,9 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("captions", "Caption editor", "right", "widgets.placeholders:CaptionPlaceholder", "Ctrl+2"),
     DockSpec("parameters", "Parameters", "right", "widgets.placeholders:ParametersPlaceholder", "Ctrl+3",
              tabify_with="captions"),
+    # --- Auto-caption (issue 5)
+    DockSpec("autocaption", "Auto-caption", "right", "widgets.captioning.dock:AutoCaptionDock", "Ctrl+6",
+             tabify_with="captions"),
     DockSpec("training", "Training monitor", "bottom", "widgets.placeholders:TrainingPlaceholder", "Ctrl+4"),
     DockSpec("gpu", "GPU monitor", "bottom", "widgets.placeholders:GpuPlaceholder", "Ctrl+5"),
 )

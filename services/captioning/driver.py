@@ -113,6 +113,7 @@ class WorkerDriver:
         self._proc: subprocess.Popen | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._stderr_thread: threading.Thread | None = None
+        self._stderr_done = threading.Event()
         self._write_lock = threading.Lock()
         self._cancel_requested = threading.Event()
         self._ready = False
@@ -145,11 +146,16 @@ class WorkerDriver:
 
     def _drain_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
-        for raw in self._proc.stderr:
-            line = raw.decode("utf-8", errors="replace").rstrip()
-            if line:
-                self._stderr.append(line)
-                log.debug("caption worker: %s", line)
+        try:
+            for raw in self._proc.stderr:
+                line = raw.decode("utf-8", errors="replace").rstrip()
+                if line:
+                    self._stderr.append(line)
+                    log.debug("caption worker: %s", line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._stderr_done.set()
 
     def stderr_tail(self) -> str:
         return "\n".join(self._stderr)
@@ -271,8 +277,9 @@ class WorkerDriver:
             code = proc.wait()
         if self._killer is not None:
             self._killer.cancel()
-        if self._stderr_thread is not None:
-            self._stderr_thread.join(timeout=5)
+        # An Event, not Thread.join: join() would register the calling QThread with the threading
+        # module as a never-ending "dummy" thread.
+        self._stderr_done.wait(timeout=5)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             try:
                 if stream is not None:

@@ -55,3 +55,33 @@ def fault_worker_command(*faults: str) -> list[str]:
     for fault in faults:
         args += ["--fault", fault]
     return [*args, "--protocol", str(PROTOCOL_VERSION)]
+
+
+@pytest.fixture
+def session(qapp, lora_home):
+    from services.paths import app_dirs
+    from services.qt.session import Session
+    from services.settings import Settings
+
+    s = Session(Settings(), None, app_dirs().ensure())
+    yield s
+    controller = getattr(s, "_caption_controller", None)
+    if controller is not None:
+        controller.shutdown()
+    s.deleteLater()
+
+
+def open_folder(session, folder: Path):
+    from services.dataset.scanner import scan_folders
+
+    workspace = scan_folders([folder])
+    session.set_workspace(workspace)
+    return workspace
+
+
+def wait_controller_idle(qtbot, session, timeout: int = 10_000) -> None:
+    from services.captions.qt.controller import caption_controller
+
+    controller = caption_controller(session)
+    qtbot.waitUntil(lambda: (controller.workspace is None or controller.index is not None)
+                    and not controller._threads and not controller.runner.busy, timeout=timeout)

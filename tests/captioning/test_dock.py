@@ -1,0 +1,174 @@
+"""The Auto-caption dock with a real workspace and the real worker: generated forms, a whole job,
+one undo command, cancel, and a worker crash that leaves the GUI running with the results kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QPlainTextEdit, QSpinBox
+
+from services.captioning.families import FAMILIES, WD14
+from services.captioning.options import BOOL, CHOICE, FLOAT, INT, REPLACEMENTS
+from services.captions.qt.controller import caption_controller
+from tests.captioning.builders import solid_image
+from tests.captioning.conftest import fault_worker_command, open_folder, wait_controller_idle
+from widgets.captioning.dock import AutoCaptionDock
+from widgets.captioning.options_form import OptionsForm
+
+EDITOR = {BOOL: QCheckBox, INT: QSpinBox, FLOAT: QDoubleSpinBox, CHOICE: QComboBox, REPLACEMENTS: QPlainTextEdit}
+
+
+@pytest.mark.parametrize("fam", FAMILIES, ids=lambda f: f.id)
+def test_the_form_is_generated_from_the_declarations(qtbot, fam):
+    form = OptionsForm(fam.options)
+    qtbot.addWidget(form)
+    assert set(form.editors) == {o.key for o in fam.options}
+    for option in fam.options:
+        assert isinstance(form.editors[option.key], EDITOR.get(option.kind, QLineEdit))
+        assert form.editors[option.key].toolTip() == option.help
+    defaults = form.values()
+    assert defaults == {o.key: o.default if not isinstance(o.default, tuple) else list(o.default)
+                        for o in fam.options}
+
+
+def test_form_values_round_trip_and_enabled_when(qtbot):
+    from services.captioning.families import BLIP
+
+    form = OptionsForm(BLIP.options)
+    qtbot.addWidget(form)
+    assert form.editors["num_beams"].isEnabled() and not form.editors["top_p"].isEnabled()
+    form.editors["decoding"].setCurrentIndex(form.editors["decoding"].findData("sampling"))
+    assert form.editors["top_p"].isEnabled() and not form.editors["num_beams"].isEnabled()
+    wd = OptionsForm(WD14.options)
+    qtbot.addWidget(wd)
+    values = {"general_threshold": 0.5, "exclude_tags": ["a b", "c"], "tag_replacements": [["x", "y"]],
+              "max_tags": 0, "rating": "last", "replace_underscores": False}
+    assert wd.set_values({**values, "batch_size": "lots"}) == ["batch_size"]
+    got = wd.values()
+    assert {k: got[k] for k in values} == values and got["batch_size"] == 4
+    assert wd.editors["max_tags"].specialValueText() == "no limit"
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    colours = {"red": (255, 0, 0), "white": (255, 255, 255), "black": (0, 0, 0), "cyan": (0, 255, 255)}
+    folder = tmp_path / "5_demo"
+    for name, rgb in colours.items():
+        solid_image(folder / f"{name}.png", rgb, (48, 48))
+    (folder / "red.txt").write_text("sks, red", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def dock(qtbot, session, dataset):
+    open_folder(session, dataset)
+    wait_controller_idle(qtbot, session)
+    widget = AutoCaptionDock(session)
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def key(dataset: Path, name: str) -> str:
+    return str(dataset / f"{name}.png")
+
+
+
+def _start_and_wait(qtbot, dock, command=None, timeout=60_000):
+    finished = []
+    assert dock.start(command=command)
+    dock.service.job_finished.connect(finished.append)
+    qtbot.waitUntil(lambda: bool(finished), timeout=timeout)
+    wait_controller_idle(qtbot, dock.session)
+    return finished[0]
+
+
+def test_a_job_from_the_dock_captions_the_dataset_as_one_undoable_command(qtbot, dock, dataset, tiny_tagger,
+                                                                            session):
+    dock.model_picker.set_model(str(tiny_tagger))
+    assert "Local folder" in dock.model_picker.status.text()
+    dock._select(dock.policy_combo, "append")
+    dock.update_plan()
+    assert "4 image(s) to caption" in dock.plan_label.text()
+    outcome = _start_and_wait(qtbot, dock)
+    controller = caption_controller(session)
+    assert outcome.ok and outcome.done == 4
+    assert controller.text_of(key(dataset, "red")) == "sks, red, ^_^, long hair, smile (happy)"  # appended
+    assert controller.text_of(key(dataset, "cyan")).startswith("hatsune miku")
+    assert session.undo_stack.count() == 1
+    assert session.undo_stack.undoText() == "Auto-caption (WD14 tagger) (4 captions)"
+    assert controller.flush()
+    assert (dataset / "white.txt").read_text(encoding="utf-8").startswith("white background")
+    assert "Finished" in dock.progress.status.text() and "4 of 4" in dock.progress.message.text()
+    assert dock.progress.bar.value() == 4 and "4 of 4" in dock.progress.rate.text()
+    assert "images/s" in dock.progress.rate.text() or "s/image" in dock.progress.rate.text()
+    session.undo_stack.undo()
+    wait_controller_idle(qtbot, session)
+    assert controller.text_of(key(dataset, "red")) == "sks, red"
+    assert controller.text_of(key(dataset, "white")) is None
+    assert controller.flush()
+    assert (dataset / "red.txt").read_text(encoding="utf-8") == "sks, red" and not (dataset / "white.txt").exists()
+    settings = session.settings.captioning
+    assert settings.captioner == "wd14" and settings.models["wd14"] == str(tiny_tagger)
+    assert settings.existing_policy == "append"
+
+
+def test_skip_policy_leaves_captioned_images_alone(qtbot, dock, dataset, tiny_tagger, session):
+    dock.model_picker.set_model(str(tiny_tagger))
+    dock._select(dock.policy_combo, "skip")
+    dock.update_plan()
+    assert "3 image(s) to caption, 1 already captioned (skipped)" in dock.plan_label.text()
+    outcome = _start_and_wait(qtbot, dock)
+    assert outcome.done == 3
+    assert caption_controller(session).text_of(key(dataset, "red")) == "sks, red"
+
+
+def test_a_worker_crash_keeps_the_captions_and_the_gui_running(qtbot, dock, dataset, tiny_tagger, session):
+    dock.model_picker.set_model(str(tiny_tagger))
+    dock._select(dock.policy_combo, "overwrite")
+    dock.forms["wd14"].editors["batch_size"].setValue(2)
+    errors = []
+    session.error_reported.connect(errors.append)
+    outcome = _start_and_wait(qtbot, dock, command=fault_worker_command("crash-after=1"))
+    assert outcome.crashed and outcome.done == 2
+    controller = caption_controller(session)
+    changed = [n for n in ("red", "white", "black", "cyan")
+               if controller.text_of(key(dataset, n)) not in (None, "sks, red")]
+    assert len(changed) == 2
+    assert session.undo_stack.count() == 1
+    assert errors and "stopped unexpectedly" in errors[0].message
+    assert "stopped unexpectedly" in dock.progress.message.text() and "kept" in dock.progress.message.text()
+    assert dock.start_button.isEnabled()  # ready for the next job
+
+
+def test_cancel_stops_the_job_and_keeps_its_results(qtbot, dock, dataset, tiny_tagger, session):
+    for i in range(12):
+        solid_image(dataset / f"more_{i:02d}.png", (0, 0, 255), (32, 32))
+    open_folder(session, dataset)
+    wait_controller_idle(qtbot, session)
+    dock.model_picker.set_model(str(tiny_tagger))
+    dock._select(dock.policy_combo, "overwrite")
+    dock.forms["wd14"].editors["batch_size"].setValue(2)
+    finished = []
+    assert dock.start(command=fault_worker_command("slow=0.3"))
+    dock.service.job_finished.connect(finished.append)
+    dock.service.results_arrived.connect(lambda _r: dock.cancel())
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+    wait_controller_idle(qtbot, session)
+    outcome = finished[0]
+    assert outcome.cancelled and outcome.error is None and 2 <= outcome.done <= 4
+    assert session.undo_stack.count() == 1
+    assert "Cancelled" in dock.progress.status.text()
+
+
+def test_nothing_to_caption_and_bad_options_are_reported_in_the_dock(qtbot, session, dock, tmp_path):
+    dock.forms["wd14"].editors["tag_replacements"].setPlainText("no arrow here")
+    assert not dock.start()
+    assert "no '->'" in dock.progress.message.text()
+    dock.forms["wd14"].editors["tag_replacements"].setPlainText("")
+    dock._select(dock.target_combo, "selection")
+    dock.update_plan()
+    assert not dock.start_button.isEnabled()
+    assert not dock.start() and "Nothing to caption" in dock.progress.message.text()
