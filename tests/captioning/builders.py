@@ -51,8 +51,10 @@ def write_selected_tags(path: Path, names: list[str], categories: list[int]) -> 
 
 
 def build_tiny_tagger(folder: Path, *, size: int = 448, filler: int = 20, fixed_batch: int | None = None,
-                      with_sigmoid: bool = True) -> Path:
-    """model.onnx (ReduceMean over the pixels -> linear -> sigmoid) and selected_tags.csv in ``folder``."""
+                      with_sigmoid: bool = True, padding_mb: int = 0) -> Path:
+    """model.onnx (ReduceMean over the pixels -> linear -> sigmoid) and selected_tags.csv in ``folder``.
+
+    ``padding_mb`` adds an initializer no node uses, to make the file as large as a download test needs."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -78,7 +80,9 @@ def build_tiny_tagger(folder: Path, *, size: int = 448, filler: int = 20, fixed_
         initializer=[numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
                      numpy_helper.from_array(np.array(1 / 255, np.float32), "scale"),
                      numpy_helper.from_array(weights, "weights"),
-                     numpy_helper.from_array(bias, "bias")])
+                     numpy_helper.from_array(bias, "bias"),
+                     *([numpy_helper.from_array(np.zeros(padding_mb << 18, np.float32), "padding")]
+                       if padding_mb else [])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -1,13 +1,15 @@
 """Getting a model onto disk: already there, downloaded from the Hub (resumable), or a clear error.
 
-Files go into ``<models folder>/<owner>/<name>`` with huggingface_hub's ``local_dir`` mode, which
-keeps partial downloads and resumes them on the next attempt. Progress is reported per file in
-bytes. Pickle weights (``*.bin``, ``*.pt``, ``*.ckpt``, ``*.pth``) are never fetched.
+Files go into ``<models folder>/<owner>/<name>``; a partial file is kept in its ``.partial`` folder
+and resumed on the next attempt (after a cancel, a crash or a lost connection), and checked
+against its size and, for large files, the SHA-256 the Hub gives as its ETag. Progress is reported
+per file in bytes. Pickle weights (``*.bin``, ``*.pt``, ``*.ckpt``, ``*.pth``) are never fetched.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import io
 import os
 import threading
@@ -92,10 +94,46 @@ def _progress_class(report: Callable[[int, int], None]):
     return _Report
 
 
+def _fetch(repo_id: str, name: str, folder: Path, progress_class, cancelled: threading.Event) -> None:
+    """One file into ``folder``, resuming a ``.part`` left by an earlier, interrupted attempt.
+
+    huggingface_hub resumes only within one call (it deletes its partial file on failure), so the
+    partial file is kept here, beside the model, until the download is complete and checked."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers
+
+    target = folder / name
+    meta = get_hf_file_metadata(hf_hub_url(repo_id, name))
+    part = folder / ".partial" / f"{name}.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    resume = part.stat().st_size if part.exists() else 0
+    if meta.size is not None and resume > meta.size:
+        part.unlink()
+        resume = 0
+    if meta.size is None or resume < meta.size:
+        with open(part, "ab") as fh:
+            http_get(meta.location, fh, resume_size=resume, headers=build_hf_headers(),
+                     expected_size=meta.size, displayed_filename=name, tqdm_class=progress_class)
+    if cancelled.is_set():
+        raise DownloadCancelled()
+    if meta.size is not None and part.stat().st_size != meta.size:
+        raise OSError(f"{name}: received {part.stat().st_size} bytes of {meta.size}")
+    etag = (meta.etag or "").strip('"')
+    if len(etag) == 64 and all(c in "0123456789abcdef" for c in etag):  # large files: the etag is their sha256
+        digest = hashlib.sha256()
+        with open(part, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(block)
+        if digest.hexdigest() != etag:
+            part.unlink()
+            raise OSError(f"{name}: the downloaded file does not match its checksum; it will be downloaded again")
+    os.replace(part, target)
+
+
 def download(family: Family, status: ModelStatus, *, progress: Progress, cancelled: threading.Event) -> None:
     repo_id, folder = status.location.repo_id, status.location.folder
     try:
-        from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import (
             EntryNotFoundError,
             GatedRepoError,
@@ -109,13 +147,16 @@ def download(family: Family, status: ModelStatus, *, progress: Progress, cancell
     try:
         files = _wanted(family, repo_id)
         for index, name in enumerate(files):
+            if (folder / name).is_file():
+                continue
+
             def report(done: int, total: int, name=name, index=index) -> None:
                 if cancelled.is_set():
                     raise DownloadCancelled()
                 progress(name, done, total, index, len(files))
 
             report(0, 0)
-            hf_hub_download(repo_id, name, local_dir=folder, tqdm_class=_progress_class(report))
+            _fetch(repo_id, name, folder, _progress_class(report), cancelled)
     except (DownloadCancelled, LoadError):
         raise
     except (RepositoryNotFoundError, GatedRepoError) as exc:
@@ -129,15 +170,16 @@ def download(family: Family, status: ModelStatus, *, progress: Progress, cancell
     except LocalEntryNotFoundError as exc:
         error = missing_model_error(family, status, "the Hugging Face Hub cannot be reached")
         raise LoadError(MISSING_MODEL, error.message, error.hint, details=str(exc)) from None
-    except (HfHubHTTPError, OSError) as exc:
-        error = missing_model_error(family, status, f"the download failed: {type(exc).__name__}")
-        raise LoadError(MISSING_MODEL if _is_connection(exc) else DOWNLOAD_FAILED, error.message,
-                        error.hint + " A partial download is resumed on the next attempt.", details=str(exc)) from None
     except Exception as exc:
-        if _is_connection(exc):
-            error = missing_model_error(family, status, "the Hugging Face Hub cannot be reached")
-            raise LoadError(MISSING_MODEL, error.message, error.hint, details=str(exc)) from None
-        raise
+        connection = _is_connection(exc)
+        reason = "the Hugging Face Hub cannot be reached" if connection else \
+            f"the download failed: {type(exc).__name__}: {exc}"
+        error = missing_model_error(family, status, reason)
+        if not connection and not isinstance(exc, (HfHubHTTPError, OSError)):
+            raise
+        raise LoadError(MISSING_MODEL if connection else DOWNLOAD_FAILED, error.message,
+                        error.hint + " What was received is kept, and the download resumes on the next attempt.",
+                        details=str(exc)) from None
 
 
 def _is_connection(exc: BaseException) -> bool:
