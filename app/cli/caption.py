@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from services.paths import app_dirs
     from services.settings import SettingsStore
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     settings = SettingsStore(app_dirs().config).load()
     fam = family(args.captioner)
     options = _options_from(args)

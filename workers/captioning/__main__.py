@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 
@@ -17,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", type=int, required=True, help="the protocol version the driver speaks")
     args = parser.parse_args(argv)
 
+    # Ctrl+C in a terminal reaches the whole process group: the driver (the CLI) decides what it
+    # means and tells the worker through the protocol, so the worker itself ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     channel = Channel.from_process_streams()
