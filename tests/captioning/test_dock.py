@@ -163,6 +163,17 @@ def test_cancel_stops_the_job_and_keeps_its_results(qtbot, dock, dataset, tiny_t
     assert "Cancelled" in dock.progress.status.text()
 
 
+def test_the_models_folder_is_a_setting(qtbot, dock, tmp_path, session):
+    assert dock.models_dir_label.text() == str(dock.models_dir())
+    dock._select(dock.family_combo, "blip")
+    assert "Downloaded on first use into" in dock.model_picker.status.text()
+    dock.set_models_dir(str(tmp_path / "my-models"))
+    assert session.settings.captioning.models_dir == str(tmp_path / "my-models")
+    assert str(tmp_path / "my-models" / "Salesforce") in dock.model_picker.status.text()
+    job = dock.build_job()
+    assert job.models_dir == str(tmp_path / "my-models") and job.family == "blip"
+
+
 def test_nothing_to_caption_and_bad_options_are_reported_in_the_dock(qtbot, session, dock, tmp_path):
     dock.forms["wd14"].editors["tag_replacements"].setPlainText("no arrow here")
     assert not dock.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -77,6 +78,17 @@ class AutoCaptionDock(QWidget):
         head.addRow(self.description)
         self.model_picker = ModelPicker()
         head.addRow("Model", self.model_picker)
+        folder_row = QHBoxLayout()
+        self.models_dir_label = QLabel()
+        self.models_dir_label.setObjectName("caption-models-dir")
+        self.models_dir_label.setProperty("role", "muted")
+        self.models_dir_label.setWordWrap(True)
+        self.models_dir_button = QPushButton("Change…")
+        self.models_dir_button.setObjectName("caption-models-dir-change")
+        self.models_dir_button.setToolTip("Where models downloaded from the Hugging Face Hub are kept")
+        folder_row.addWidget(self.models_dir_label, 1)
+        folder_row.addWidget(self.models_dir_button)
+        head.addRow("Downloads", folder_row)
         layout.addLayout(head)
 
         self.stack = QStackedWidget()
@@ -133,6 +145,7 @@ class AutoCaptionDock(QWidget):
         self._on_family()
         self.family_combo.currentIndexChanged.connect(self._on_family)
         self.model_picker.folder_chosen.connect(self._remember_folder)
+        self.models_dir_button.clicked.connect(self.choose_models_dir)
         self.target_combo.currentIndexChanged.connect(self.schedule_plan)
         self.policy_combo.currentIndexChanged.connect(self.schedule_plan)
         self.start_button.clicked.connect(self.start)
@@ -166,9 +179,20 @@ class AutoCaptionDock(QWidget):
         fam = self.current_family()
         settings = self.session.settings.captioning
         self.description.setText(fam.description)
+        self.models_dir_label.setText(str(self.models_dir()))
         self.stack.setCurrentWidget(self.forms[fam.id])
         self.model_picker.set_family(fam, self.models_dir(), settings.models.get(fam.id, ""),
                                      settings.recent_model_folders)
+
+    def choose_models_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for downloaded models", str(self.models_dir()))
+        if folder:
+            self.set_models_dir(folder)
+
+    def set_models_dir(self, folder: str) -> None:
+        self.session.settings.captioning.models_dir = folder
+        self.session.save_settings()
+        self._on_family()
 
     def _remember_folder(self, folder: str) -> None:
         recent = self.session.settings.captioning.recent_model_folders
