@@ -45,6 +45,23 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # View
     ActionSpec("view.reset_layout", "View", "&Reset layout", "window.reset_layout", "",
                "Put every panel back where it was on first start", separator_before=True),
+    # --- Dataset (issue 3)
+    ActionSpec("dataset.health", "Dataset", "&Health report…", "dock.dataset.health_report", "Ctrl+Shift+H",
+               "Corrupt images, missing captions, duplicates, sizes and the aspect-ratio buckets sd-scripts will form"),
+    ActionSpec("dataset.problems", "Dataset", "Show images with &problems", "dock.dataset.show_problems", "",
+               "Filter the grid to images with a badge (problem:any)"),
+    ActionSpec("dataset.folder_tools", "Dataset", "&Kohya folder tools…", "dock.dataset.folder_tools", "",
+               "Make an N_name subset from a flat folder, set repeats (with a preview)", separator_before=True),
+    ActionSpec("dataset.balance", "Dataset", "&Balance repeats…", "dock.dataset.balance_repeats", "",
+               "Set each folder's repeats so images × repeats is about equal"),
+    ActionSpec("dataset.caption_extension", "Dataset", "Caption &extension…", "dock.dataset.set_caption_extension",
+               "", "Which files hold the captions: .txt, .caption, .cap or another", separator_before=True),
+    ActionSpec("dataset.tag_separator", "Dataset", "&Tag separator…", "dock.dataset.set_tag_separator", "",
+               "How tags are separated in captions: comma, comma and space, or new line"),
+    ActionSpec("dataset.trash", "Dataset", "Move selected images to &trash…", "dock.dataset.trash_selected", "",
+               "Send the selected images and their captions to the system trash", separator_before=True),
+    ActionSpec("dataset.refresh", "Dataset", "&Refresh", "dock.dataset.refresh", "F5",
+               "Read the open folders again"),
     # --- Auto-caption (issue 5)
     ActionSpec("caption.auto", "Caption", "&Auto-caption…", "dock.autocaption.focus", "Ctrl+Shift+A",
                "Tag or caption the dataset with WD14, BLIP or BLIP-2"),

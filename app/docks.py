@@ -22,7 +22,7 @@ class DockSpec:
 CENTRAL = "widgets.preview.image_preview:ImagePreview"
 
 DOCKS: tuple[DockSpec, ...] = (
-    DockSpec("dataset", "Dataset", "left", "widgets.placeholders:DatasetPlaceholder", "Ctrl+1"),
+    DockSpec("dataset", "Dataset", "left", "widgets.dataset.dock:DatasetDock", "Ctrl+1"),
     DockSpec("captions", "Caption editor", "right", "widgets.placeholders:CaptionPlaceholder", "Ctrl+2"),
     DockSpec("parameters", "Parameters", "right", "widgets.placeholders:ParametersPlaceholder", "Ctrl+3",
              tabify_with="captions"),

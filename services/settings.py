@@ -46,6 +46,24 @@ class WorkspaceSettings:
 
 
 @dataclass
+class DatasetSettings:
+    # --- Dataset (issue 3) ---
+    small_image_side: int = 384  # "very small" badge below this shorter side
+    reg_folders: list[str] = field(default_factory=list)  # folders the user marked as regularisation
+    not_reg_folders: list[str] = field(default_factory=list)  # ... and un-marked
+    sort: str = "folder"  # folder order (as scanned), name, date, size, pixels, tags
+    sort_descending: bool = False
+    health_resolution: int = 1024  # training resolution the health report checks against
+    bucket_min: int = 256
+    bucket_max: int = 2048
+    bucket_step: int = 64
+    near_duplicate_distance: int = 6  # perceptual-hash bits that may differ for "near-duplicate"
+    thumbnail_cache_mb: int = 2048
+    watch_interval_s: float = 8.0  # how often caption files are checked for in-place edits
+    caption_extensions: list[str] = field(default_factory=list)  # per workspace: "<ext>\t<first folder>"
+
+
+@dataclass
 class CaptioningSettings:
     models_dir: str = ""
     batch_size: int = 4
@@ -79,6 +97,7 @@ class HardwareSettings:
 class Settings:
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
     workspace: WorkspaceSettings = field(default_factory=WorkspaceSettings)
+    dataset: DatasetSettings = field(default_factory=DatasetSettings)
     captioning: CaptioningSettings = field(default_factory=CaptioningSettings)
     backend: BackendSettings = field(default_factory=BackendSettings)
     hardware: HardwareSettings = field(default_factory=HardwareSettings)

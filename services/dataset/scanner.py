@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SKIP_DIRS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information", "node_modules"})
 _HEAD = 4_096
 
-Progress = Callable[[int, str], None]  # (images found so far, folder being read)
+Progress = Callable[[int, int, str], None]  # (images read, images found, folder being read)
 
 
 @dataclass
@@ -58,6 +58,7 @@ class DirListing:
     images: list[os.DirEntry] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     subdirs: list[str] = field(default_factory=list)
+    entries: dict[str, os.DirEntry] = field(default_factory=dict)  # every visible name
 
 
 def list_dir(path: str, messages: list[ScanMessage]) -> DirListing:
@@ -76,6 +77,7 @@ def list_dir(path: str, messages: list[ScanMessage]) -> DirListing:
         if name.startswith("."):  # hidden files, AppleDouble "._x.jpg", our own temp files
             continue
         listing.names.add(name)
+        listing.entries[name] = entry
         try:
             is_dir = entry.is_dir()  # follows symlinks; loops are caught by the caller
         except OSError:
@@ -159,28 +161,42 @@ def make_subset(folder: str, root: str, options: ScanOptions) -> Subset:
                   kohya=kohya is not None, is_reg=is_reg)
 
 
+CAPTION_EXTENSIONS = (".txt", ".caption", ".cap")
+
+
+def guess_caption_extension(listings: Iterable[DirListing], default: str = ".txt") -> str:
+    """The common caption extension that most images have a file for (``default`` on a tie or none)."""
+    counts = dict.fromkeys(CAPTION_EXTENSIONS, 0)
+    for listing in listings:
+        for entry in listing.images:
+            stem = entry.name.rsplit(".", 1)[0]
+            for ext in CAPTION_EXTENSIONS:
+                if stem + ext in listing.names:
+                    counts[ext] += 1
+    best = max(counts, key=lambda e: (counts[e], e == default))
+    return best if counts[best] > counts.get(default, 0) else default
+
+
 def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None = None, *,
                  progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-                 workspace: Workspace | None = None) -> Workspace:
-    """Scan ``roots`` recursively into a new Workspace (or add them to ``workspace``).
+                 guess_extension: bool = False) -> Workspace:
+    """Scan ``roots`` recursively into a new Workspace.
 
-    Raises FileAccessError when a root is missing or not a folder, OperationCancelled when
-    ``cancelled()`` turns true. Everything else becomes a flagged item or a message."""
+    With ``guess_extension`` the caption extension is the one of .txt/.caption/.cap that most
+    images have a file for (``options.caption_extension`` when none do). Raises FileAccessError
+    when a root is missing or not a folder, OperationCancelled when ``cancelled()`` turns true.
+    Everything else becomes a flagged item or a message."""
     options = options or ScanOptions()
     started = time.perf_counter()
-    roots = [os.path.abspath(os.fspath(r)) for r in roots]
+    roots = list(dict.fromkeys(os.path.abspath(os.fspath(r)) for r in roots))
     for root in roots:
         if not os.path.isdir(root):
             what = "does not exist" if not os.path.lexists(root) else "is not a folder"
             raise FileAccessError(f"The dataset folder {root} {what}.",
                                   "Choose a folder that holds your images (and their caption files).")
-    ws = workspace or Workspace(caption_extension=options.caption_extension, tag_separator=options.tag_separator,
-                                small_side=options.small_side)
-    ext = ws.caption_extension
-    for root in roots:
-        if Path(root) not in ws.roots:
-            ws.roots.append(Path(root))
-    found = 0
+    messages: list[ScanMessage] = []
+    # Phase 1: walk every folder (cheap: listings only).
+    walked: list[tuple[str, DirListing]] = []
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         stack: list[tuple[str, int]] = [(root, 0)]
@@ -191,36 +207,51 @@ def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None
             try:
                 st = os.stat(folder)
             except OSError as exc:
-                ws.messages.append(ScanMessage(folder, f"This folder cannot be read ({exc.strerror or exc})."))
+                messages.append(ScanMessage(folder, f"This folder cannot be read ({exc.strerror or exc})."))
                 continue
             ident = (st.st_dev, st.st_ino)
             if ident in seen_dirs:
                 if os.path.islink(folder):
-                    ws.messages.append(ScanMessage(folder, "This link leads to a folder already scanned "
-                                                           "(a symlink loop or a duplicate link); skipped."))
+                    messages.append(ScanMessage(folder, "This link leads to a folder already scanned "
+                                                        "(a symlink loop or a duplicate link); skipped."))
                 continue
             seen_dirs.add(ident)
-            listing = list_dir(folder, ws.messages)
+            listing = list_dir(folder, messages)
+            walked.append((root, listing))
             if depth < options.max_depth:
                 stack.extend((d, depth + 1) for d in reversed(listing.subdirs))
             elif listing.subdirs:
-                ws.messages.append(ScanMessage(folder, f"Folders deeper than {options.max_depth} levels are skipped."))
-            if not listing.images:
+                messages.append(ScanMessage(folder, f"Folders deeper than {options.max_depth} levels are skipped."))
+    extension = options.caption_extension
+    if guess_extension:
+        extension = guess_caption_extension((listing for _r, listing in walked), options.caption_extension)
+    ws = Workspace(roots, caption_extension=extension, tag_separator=options.tag_separator,
+                   small_side=options.small_side)
+    ws.messages = messages
+    ext = ws.caption_extension
+    total = sum(len(listing.images) for _r, listing in walked)
+    # Phase 2: headers and captions.
+    found = 0
+    for root, listing in walked:
+        ws.folders.add(listing.path)
+        if not listing.images:
+            continue
+        folder = listing.path
+        subset = ws.add_subset(make_subset(folder, root, options))
+        for entry in listing.images:
+            path = entry.path
+            if path in ws:
                 continue
-            subset = ws.add_subset(make_subset(folder, root, options))
-            for entry in listing.images:
-                path = entry.path
-                if path in ws:
-                    continue
-                caption = caption_for(listing.names, entry.name, folder, ext)
-                ws.add_item(make_item(path, subset.id, caption))
-                found += 1
-                if cancelled is not None and found % 64 == 0 and cancelled():
+            caption = caption_for(listing.names, entry.name, folder, ext)
+            ws.add_item(make_item(path, subset.id, caption))
+            found += 1
+            if found % 64 == 0:
+                if cancelled is not None and cancelled():
                     raise OperationCancelled("The scan was cancelled.")
-                if progress is not None and found % 256 == 0:
-                    progress(found, folder)
+                if progress is not None:
+                    progress(found, total, folder)
     if progress is not None:
-        progress(found, "")
+        progress(found, total, "")
     ws.scan_seconds = time.perf_counter() - started
     return ws
 
@@ -254,7 +285,8 @@ class KnownImage:
 def rescan_folder(folder: str, known: dict[str, KnownImage], subset_id: str, caption_extension: str,
                   known_dirs: set[str]) -> FolderDiff:
     """Compare one folder with what the workspace knows (``known``: its images there) and return the
-    difference; runs in a worker. Captions are compared by content hash, so a touch is no change."""
+    difference; runs in a worker. A caption is read again only when its size or time changed, and
+    counts as changed only when its content did (a touch is no change)."""
     diff = FolderDiff(folder)
     messages: list[ScanMessage] = []
     listing = list_dir(folder, messages) if os.path.isdir(folder) else DirListing(folder)
@@ -263,9 +295,9 @@ def rescan_folder(folder: str, known: dict[str, KnownImage], subset_id: str, cap
         path = entry.path
         present.add(path)
         before = known.get(path)
-        caption = caption_for(listing.names, entry.name, folder, caption_extension)
         if before is None:
-            diff.added.append(make_item(path, subset_id, caption))
+            diff.added.append(make_item(path, subset_id, caption_for(listing.names, entry.name, folder,
+                                                                     caption_extension)))
             continue
         try:
             st = entry.stat()
@@ -273,8 +305,25 @@ def rescan_folder(folder: str, known: dict[str, KnownImage], subset_id: str, cap
         except OSError:
             moved = True
         if moved:
-            diff.changed_images.append(make_item(path, subset_id, caption))
-        elif _caption_differs(before.caption, caption):
+            diff.changed_images.append(make_item(path, subset_id, caption_for(listing.names, entry.name, folder,
+                                                                              caption_extension)))
+            continue
+        caption_name = entry.name.rsplit(".", 1)[0] + caption_extension
+        cap_entry = listing.entries.get(caption_name)
+        snap = before.caption.snapshot
+        if cap_entry is None:
+            if before.caption.exists:
+                diff.changed_captions[path] = CaptionFile(Path(os.path.join(folder, caption_name)))
+            continue
+        try:
+            cst = cap_entry.stat()
+            same_stat = snap is not None and (cst.st_size, cst.st_mtime_ns) == (snap.size, snap.mtime_ns)
+        except OSError:
+            same_stat = False
+        if same_stat:
+            continue
+        caption = read_caption(cap_entry.path)
+        if _caption_differs(before.caption, caption):
             diff.changed_captions[path] = caption
     diff.removed = [k for k in known if k not in present]
     diff.new_subdirs = [d for d in listing.subdirs if d not in known_dirs]

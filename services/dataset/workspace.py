@@ -78,6 +78,7 @@ class ImageItem:
     error: str = ""  # why the image is unreadable or corrupt
     content_hash: str = ""  # filled by the duplicate pass / health report
     _tags: tuple[str, ...] | None = field(default=None, repr=False)
+    _tag_set: frozenset[str] | None = field(default=None, repr=False)
     _tags_of: str | None = field(default=None, repr=False)
 
     @property
@@ -173,6 +174,7 @@ class Workspace:
         self.subsets: dict[str, Subset] = {}
         self._items: dict[str, ImageItem] = {}
         self.messages: list[ScanMessage] = []
+        self.folders: set[str] = set()  # every folder scanned (watched for changes)
         self.ready = True  # a workspace is handed out only when its scan is complete
         self.scan_seconds = 0.0
 
@@ -218,8 +220,17 @@ class Workspace:
         text = item.caption.text
         if item._tags_of is not text:
             item._tags = tuple(split_tags(text, self.tag_separator))
+            item._tag_set = None
             item._tags_of = text
         return item._tags  # type: ignore[return-value]
+
+    def tag_set(self, key_or_item: str | ImageItem) -> frozenset[str]:
+        """The caption's tags normalised for matching: lower case, "_" as " ", spaces collapsed."""
+        item = key_or_item if isinstance(key_or_item, ImageItem) else self._items[key_or_item]
+        tags = self.tags(item)
+        if item._tag_set is None:
+            item._tag_set = frozenset(" ".join(t.replace("_", " ").lower().split()) for t in tags)
+        return item._tag_set
 
     def split_tags(self, text: str) -> list[str]:
         return split_tags(text, self.tag_separator)
@@ -312,6 +323,17 @@ class Workspace:
         for item in self._items.values():
             self.update_problems(item)
 
+    def set_flag(self, keys: Iterable[str], flag: Problem) -> set[str]:
+        """Set ``flag`` on exactly ``keys`` (clearing it everywhere else); returns the keys that changed."""
+        wanted = {k for k in keys if k in self._items}
+        changed = set()
+        for item in self._items.values():
+            want = item.key in wanted
+            if bool(item.problems & flag) != want:
+                item.problems = (item.problems | flag) if want else (item.problems & ~flag)
+                changed.add(item.key)
+        return changed
+
     def mark_duplicates(self, groups: Iterable[Iterable[str]], flag: Problem = Problem.DUPLICATE) -> set[str]:
         """Flag the keys of each group (of two or more) with ``flag``; clear it everywhere else."""
         flagged: set[str] = set()
@@ -319,10 +341,4 @@ class Workspace:
             keys = [k for k in group if k in self._items]
             if len(keys) > 1:
                 flagged.update(keys)
-        changed = set()
-        for item in self._items.values():
-            want = item.key in flagged
-            if bool(item.problems & flag) != want:
-                item.problems = (item.problems | flag) if want else (item.problems & ~flag)
-                changed.add(item.key)
-        return changed
+        return self.set_flag(flagged, flag)

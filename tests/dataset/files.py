@@ -42,3 +42,39 @@ def write_image(path: Path, size: tuple[int, int], fmt: str, *, seed: int = 0) -
     path.parent.mkdir(parents=True, exist_ok=True)
     _image(size, seed).save(path, fmt)
     return path
+
+
+def write_truncated_jpeg(path: Path, size: tuple[int, int] = (256, 256), keep: float = 0.5) -> Path:
+    """A JPEG whose header is complete but whose image data stops part-way (a broken download)."""
+    write_jpeg(path, size, seed=3, quality=95)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def write_truncated_png(path: Path, size: tuple[int, int] = (256, 256), keep: float = 0.5) -> Path:
+    write_png(path, size, seed=4)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def write_png_bomb(path: Path, side: int = 10_000) -> Path:
+    """A real PNG of side×side pixels (1 bit, all black): a few KB on disk, 100 million pixels."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("1", (side, side)).save(path, "PNG", optimize=False)
+    return path
+
+
+def write_png_claiming(path: Path, width: int, height: int) -> Path:
+    """A PNG signature and IHDR chunk claiming a size, then garbage: a hostile header."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk + b"\x00" * 64)
+    return path
