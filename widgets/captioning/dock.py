@@ -8,7 +8,9 @@ time the dock is shown, so the window starts fast.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+import logging
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -30,11 +32,12 @@ from services.captioning.qt.apply import ResultApplier
 from services.captioning.qt.service import CaptionService
 from services.captioning.targets import Plan, plan
 from services.errors import LoraStudioError
-from widgets.captioning.model_picker import ModelPicker
+from widgets.captioning.model_picker import ModelPicker, breakable_path
 from widgets.captioning.options_form import OptionsForm
 from widgets.captioning.progress_panel import ProgressPanel
 
 RECENT_FOLDERS = 8
+log = logging.getLogger(__name__)
 
 
 class AutoCaptionDock(QWidget):
@@ -63,21 +66,35 @@ class AutoCaptionDock(QWidget):
             return
         self._built = True
         settings = self.session.settings.captioning
-        body = QWidget()
-        layout = QVBoxLayout(body)
+        outer = self.layout()
+        outer.setContentsMargins(6, 6, 6, 6)
 
+        # Top, always visible: what runs.
         head = QFormLayout()
         self.family_combo = QComboBox()
         self.family_combo.setObjectName("caption-family")
         for fam in FAMILIES:
             self.family_combo.addItem(fam.title, fam.id)
         head.addRow("Captioner", self.family_combo)
+        self.model_picker = ModelPicker()
+        head.addRow("Model", self.model_picker)
+        outer.addLayout(head)
+
+        # Middle, scrolled: how it runs (the generated options) and where models are kept.
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 4, 0)
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setProperty("role", "muted")
-        head.addRow(self.description)
-        self.model_picker = ModelPicker()
-        head.addRow("Model", self.model_picker)
+        layout.addWidget(self.description)
+        self.stack = QStackedWidget()
+        for fam in FAMILIES:
+            form = OptionsForm(fam.options)
+            form.setObjectName(f"caption-options-{fam.id}")
+            self.forms[fam.id] = form
+            self.stack.addWidget(form)
+        layout.addWidget(self.stack)
         folder_row = QHBoxLayout()
         self.models_dir_label = QLabel()
         self.models_dir_label.setObjectName("caption-models-dir")
@@ -86,19 +103,20 @@ class AutoCaptionDock(QWidget):
         self.models_dir_button = QPushButton("Change…")
         self.models_dir_button.setObjectName("caption-models-dir-change")
         self.models_dir_button.setToolTip("Where models downloaded from the Hugging Face Hub are kept")
+        folder_row.addWidget(QLabel("Downloads"))
         folder_row.addWidget(self.models_dir_label, 1)
         folder_row.addWidget(self.models_dir_button)
-        head.addRow("Downloads", folder_row)
-        layout.addLayout(head)
+        layout.addLayout(folder_row)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("caption-options-scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
 
-        self.stack = QStackedWidget()
-        for fam in FAMILIES:
-            form = OptionsForm(fam.options)
-            form.setObjectName(f"caption-options-{fam.id}")
-            self.forms[fam.id] = form
-            self.stack.addWidget(form)
-        layout.addWidget(self.stack)
-
+        # Bottom, always visible: on which images, the start and the progress.
         scope = QFormLayout()
         self.target_combo = QComboBox()
         self.target_combo.setObjectName("caption-target")
@@ -110,13 +128,12 @@ class AutoCaptionDock(QWidget):
             self.policy_combo.addItem(label, value)
         scope.addRow("Images", self.target_combo)
         scope.addRow("Existing captions", self.policy_combo)
-        layout.addLayout(scope)
+        outer.addLayout(scope)
         self.plan_label = QLabel()
         self.plan_label.setObjectName("caption-plan")
         self.plan_label.setWordWrap(True)
         self.plan_label.setProperty("role", "muted")
-        layout.addWidget(self.plan_label)
-
+        outer.addWidget(self.plan_label)
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start captioning")
         self.start_button.setObjectName("caption-start")
@@ -126,16 +143,12 @@ class AutoCaptionDock(QWidget):
         self.cancel_button.setEnabled(False)
         buttons.addWidget(self.start_button, 1)
         buttons.addWidget(self.cancel_button)
-        layout.addLayout(buttons)
+        outer.addLayout(buttons)
         self.progress = ProgressPanel()
-        layout.addWidget(self.progress)
-        layout.addStretch(1)
-
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        self.layout().addWidget(scroll)
+        outer.addWidget(self.progress)
+        for combo in (self.family_combo, self.target_combo, self.policy_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
 
         for fam in FAMILIES:
             self.forms[fam.id].set_values(dict(settings.options.get(fam.id, {})) or self._defaults(fam.id))
@@ -179,7 +192,7 @@ class AutoCaptionDock(QWidget):
         fam = self.current_family()
         settings = self.session.settings.captioning
         self.description.setText(fam.description)
-        self.models_dir_label.setText(str(self.models_dir()))
+        self.models_dir_label.setText(breakable_path(self.models_dir()))
         self.stack.setCurrentWidget(self.forms[fam.id])
         self.model_picker.set_family(fam, self.models_dir(), settings.models.get(fam.id, ""),
                                      settings.recent_model_folders)
@@ -315,8 +328,11 @@ class AutoCaptionDock(QWidget):
             applier.finish()
             written = applier.summary()
         text = f"{outcome.summary().capitalize()}; {written}." if written else outcome.summary().capitalize() + "."
+        if self.service is not None:
+            self.progress.show_final(self.service.last_progress, outcome.elapsed_s)
         if outcome.error is not None:
             error = outcome.error
+            log.warning("captioning stopped: %s %s\n%s", error.message, error.hint, error.details)
             self.progress.set_status("Stopped.")
             self.progress.show_outcome(f"{error.message}\n{error.hint}\n{text}".strip(), "error")
             self.session.report_error(error)

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from services.captioning.families import Family
 from services.captioning.models import check, required_names
+
+
+def breakable_path(text) -> str:
+    """A path a word-wrapping label may break after any separator (zero-width spaces)."""
+    return str(text).replace("/", "/\u200b").replace("\\", "\\\u200b")
 
 
 class ModelPicker(QWidget):
@@ -26,6 +31,8 @@ class ModelPicker(QWidget):
         self.combo = QComboBox()
         self.combo.setObjectName("caption-model")
         self.combo.setEditable(True)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(16)
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.combo.setToolTip("A model of the list, a Hugging Face repository id (owner/name), or a local folder.")
         self.combo.currentTextChanged.connect(self._on_text)
@@ -50,19 +57,30 @@ class ModelPicker(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         for model in family.models:
-            label = f"{model.label}  ·  {model.id}" + (f"  ({model.note})" if model.note else "")
-            self.combo.addItem(label, model.id)
+            self.combo.addItem(f"{model.label} — {model.id}", model.id)
+            if model.note:
+                self.combo.setItemData(self.combo.count() - 1, model.note, Qt.ItemDataRole.ToolTipRole)
         for folder in recent_folders:
-            self.combo.addItem(f"Folder: {folder}", folder)
+            self._add_folder(folder)
         self.combo.blockSignals(False)
         self.set_model(current or family.default_model)
+
+    def _add_folder(self, folder: str) -> int:
+        """A local folder, shown by its name (the full path is in the tooltip and the status line)."""
+        self.combo.addItem(f"Folder: {Path(folder).name or folder}", folder)
+        index = self.combo.count() - 1
+        self.combo.setItemData(index, folder, Qt.ItemDataRole.ToolTipRole)
+        return index
 
     def set_model(self, model: str) -> None:
         index = self.combo.findData(model)
         if index < 0 and model:
-            self.combo.addItem(f"Folder: {model}" if Path(model).is_absolute() else model, model)
-            index = self.combo.count() - 1
+            index = self._add_folder(model) if Path(model).is_absolute() else -1
+            if index < 0:
+                self.combo.addItem(model, model)
+                index = self.combo.count() - 1
         self.combo.setCurrentIndex(max(0, index))
+        self.combo.lineEdit().setCursorPosition(0)  # show the name's start, not its end
         self._on_text(self.combo.currentText())
 
     def model(self) -> str:
@@ -71,7 +89,7 @@ class ModelPicker(QWidget):
         index = self.combo.currentIndex()
         if index >= 0 and text == self.combo.itemText(index):
             return str(self.combo.itemData(index))
-        return text.removeprefix("Folder: ")
+        return text
 
     def choose_folder(self) -> None:
         start = self.model() if Path(self.model()).is_dir() else str(self.models_dir)
@@ -96,7 +114,7 @@ class ModelPicker(QWidget):
             text = status.describe()
             if status.location.is_local and not status.ready:
                 text += f". A {self.family.title} folder holds {', '.join(required_names(self.family))}."
-            self.status.setText(text)
+            self.status.setText(breakable_path(text))
             self.status.setProperty("role", "muted" if status.ready or status.will_download else "warning")
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)

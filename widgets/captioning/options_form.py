@@ -53,6 +53,7 @@ class OptionsForm(QWidget):
         self.options = options
         self.editors: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}
+        self._rows: dict[str, QFormLayout] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for title, members in groups(options):
@@ -65,6 +66,7 @@ class OptionsForm(QWidget):
                 editor.setObjectName(f"option-{option.key}")
                 editor.setToolTip(option.help)
                 self.editors[option.key] = editor
+                self._rows[option.key] = form
                 if option.kind == BOOL:
                     form.addRow(editor)
                 else:
@@ -118,12 +120,14 @@ class OptionsForm(QWidget):
         self.changed.emit()
 
     def _update_enabled(self) -> None:
+        """Options that do not apply to the current choices (top-p with beam search) are hidden."""
         current = self.raw_values()
         for option in self.options:
-            enabled = option.is_enabled(current)
-            self.editors[option.key].setEnabled(enabled)
-            if option.key in self.labels:
-                self.labels[option.key].setEnabled(enabled)
+            if option.enabled_when is not None:
+                self._rows[option.key].setRowVisible(self.editors[option.key], option.is_enabled(current))
+
+    def is_shown(self, key: str) -> bool:
+        return not self.editors[key].isHidden()
 
     # --- values ------------------------------------------------------------------------
     def raw_values(self) -> dict[str, Any]:

@@ -82,6 +82,19 @@ class ProgressPanel(QWidget):
                 parts.append(f"{progress.failed} unreadable")
             self.rate.setText("  ·  ".join(parts))
 
+    def show_final(self, progress: JobProgress, elapsed_s: float) -> None:
+        """The last figures of a job that ended: no time left to show, the time it took instead."""
+        self.bar.setFormat("%v / %m")
+        self.bar.setRange(0, max(progress.total, 1))
+        self.bar.setValue(progress.finished)
+        parts = [f"{progress.finished} of {progress.total}"]
+        if progress.finished:
+            parts.append(format_rate(progress.images_per_s))
+        parts.append(f"took {format_duration(elapsed_s)}")
+        if progress.failed:
+            parts.append(f"{progress.failed} unreadable")
+        self.rate.setText("  ·  ".join(parts))
+
     def show_latest(self, path: str, caption: str) -> None:
         metrics = self.latest.fontMetrics()
         width = max(200, self.latest.width()) * 2
