@@ -183,3 +183,67 @@ def test_nothing_to_caption_and_bad_options_are_reported_in_the_dock(qtbot, sess
     dock.update_plan()
     assert not dock.start_button.isEnabled()
     assert not dock.start() and "Nothing to caption" in dock.progress.message.text()
+
+
+def test_a_first_use_download_shows_its_progress_in_the_dock(qtbot, dock, dataset, tmp_path, session, monkeypatch):
+    from tests.captioning.builders import build_tiny_tagger
+    from tests.captioning.fake_hub import FakeHub
+
+    published = build_tiny_tagger(tmp_path / "published", padding_mb=24)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    dock.set_models_dir(str(tmp_path / "models"))
+    dock.model_picker.set_model("tester/tagger")
+    assert "Downloaded on first use" in dock.model_picker.status.text()
+    statuses, downloads = [], []
+    with FakeHub({"tester/tagger": published}, chunk=512 * 1024, delay_per_chunk=0.01) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        dock._select(dock.policy_combo, "overwrite")
+        assert dock.start()
+        dock.service.status_changed.connect(statuses.append)
+        dock.service.download_progress.connect(lambda *args: downloads.append((args, dock.progress.bar.format())))
+        finished = []
+        dock.service.job_finished.connect(finished.append)
+        qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+    wait_controller_idle(qtbot, session)
+    assert finished[0].ok and finished[0].done == 4
+    assert any(s.startswith("Downloading model.onnx") for s in statuses)
+    assert any("model.onnx:" in fmt and "MB" in fmt for _args, fmt in downloads)
+    assert "Ready in" in dock.model_picker.status.text()  # the next job will not download
+
+
+def test_the_gui_process_never_imports_the_ml_stack_while_captioning(tmp_path, tiny_tagger):
+    """A whole job from the dock, in a fresh GUI process: the ML stack stays in the worker."""
+    import subprocess
+    import sys
+
+    from tests.captioning.builders import solid_image
+
+    solid_image(tmp_path / "data" / "a.png", (255, 0, 0))
+    code = f"""
+import sys, os
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from services.paths import app_dirs
+from services.qt.session import Session
+from services.settings import Settings
+from services.dataset.scanner import scan_folders
+from widgets.captioning.dock import AutoCaptionDock
+session = Session(Settings(), None, app_dirs().ensure())
+session.set_workspace(scan_folders([{str(tmp_path / "data")!r}]))
+dock = AutoCaptionDock(session); dock.show(); app.processEvents()
+dock.model_picker.set_model({str(tiny_tagger)!r})
+done = []
+assert dock.start()
+dock.service.job_finished.connect(done.append)
+while not done:
+    app.processEvents()
+assert done[0].ok, done[0].error
+heavy = [m for m in ("torch", "transformers", "onnxruntime", "accelerate", "diffusers") if m in sys.modules]
+print("HEAVY", heavy)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                          text=True, timeout=120)
+    assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr

@@ -343,6 +343,7 @@ class AutoCaptionDock(QWidget):
             self.progress.set_status("Finished.")
             self.progress.show_outcome(text, "ok")
         self.session.show_status(text, 8000)
+        self.model_picker.refresh_status()  # a model downloaded by this job is ready now
         self._update_buttons()
         self.schedule_plan()
 

@@ -31,7 +31,9 @@ class DownloadCancelled(Exception):
 
 
 def hub_offline(job_offline: bool) -> bool:
-    return job_offline or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    """The job says so, or the environment does (huggingface_hub honours both variables)."""
+    return job_offline or any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+                              for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def ensure_model(family: Family, model: str, models_dir: str, *, offline: bool, progress: Progress,
