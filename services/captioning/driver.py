@@ -120,6 +120,7 @@ class WorkerDriver:
         self._last_batch_at = 0.0
         self._longest_batch_s = 0.0
         self._got_done = False
+        self._hello_seen = False
         self._killer: threading.Timer | None = None
         self._started_at = 0.0
 
@@ -219,6 +220,7 @@ class WorkerDriver:
                     continue
                 if first:
                     first = False
+                    self._hello_seen = message.type == P.HELLO
                     if message.type != P.HELLO:
                         self._fail(P.ProtocolError("The captioning worker did not introduce itself.",
                                                    details=str(message)), P.PROTOCOL_MISMATCH)
@@ -296,6 +298,14 @@ class WorkerDriver:
             out.cancelled = True  # stopped by force after a cancel: not a crash
             return
         out.crashed = True
+        if not self._hello_seen:
+            last = next((line for line in reversed(self._stderr) if line.strip()), "")
+            out.error_kind = P.INTERNAL
+            self._fail(BackendError(
+                f"The captioning worker could not start ({_describe_exit(code)}).",
+                "The backend runtime may be incomplete; verify or repair it from Settings > Training backend."
+                + (f" The worker said: {last}" if last else ""), details=self.stderr_tail()), P.INTERNAL)
+            return
         kept = f"The {out.done} caption(s) it produced before are kept." if out.done else ""
         hint = kept
         if (code is not None and code in (-9, 137)) or "MemoryError" in self.stderr_tail():

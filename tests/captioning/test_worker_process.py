@@ -142,3 +142,12 @@ def test_bad_jobs_are_refused_before_any_work(tiny_tagger, colour_images, bad):
 
     with pytest.raises(UserInputError):
         make_job(tiny_tagger, colour_images.values(), **bad)
+
+
+def test_a_worker_that_cannot_start_is_explained(tiny_tagger, colour_images):
+    command = [sys.executable, "-c", "import sys; sys.stderr.write(\"ModuleNotFoundError: No module named "
+               "'onnxruntime'\\n\"); sys.exit(1)"]
+    outcome, messages = run(make_job(tiny_tagger, colour_images.values()), command=command)
+    assert messages == [] and outcome.crashed
+    assert "could not start (exit code 1)" in outcome.error.message
+    assert "No module named 'onnxruntime'" in outcome.error.hint and "repair" in outcome.error.hint

@@ -17,7 +17,7 @@ from services.captioning import protocol as P
 from services.captioning.driver import JobOutcome, WorkerDriver
 from services.captioning.job import CaptionJob
 from services.captioning.progress import JobProgress, estimate
-from services.errors import LoraStudioError
+from services.errors import LoraStudioError, WorkerError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,15 @@ class _DriverThread(QThread):
             driver.outcome.error = exc
             self.outcome.emit(driver.outcome)
             return
+        try:
+            self._relay(driver)
+        except Exception as exc:  # a bug here must not leave the GUI waiting for a job that ended
+            driver.kill()
+            driver.outcome.error = WorkerError(f"Reading the captioning worker's reports failed: {exc!r}.",
+                                               "The captions received so far are kept.")
+        self.outcome.emit(driver.outcome)
+
+    def _relay(self, driver: WorkerDriver) -> None:
         pending: list[CaptionResult] = []
         last_flush = time.monotonic()
         for message in driver.messages():
@@ -66,7 +75,6 @@ class _DriverThread(QThread):
                 self.message.emit(message)
         if pending:
             self.results.emit(pending)
-        self.outcome.emit(driver.outcome)
 
 
 class CaptionService(QObject):
