@@ -11,11 +11,15 @@ Prints one JSON object:
   throughput_img_s        images / (job start .. last caption applied in the GUI), worker start and
                           model load included
   inference_bound_img_s   the same ONNX model and session options, fed pre-decoded batches in a bare
-                          loop in one process (same threads): what the model alone can do
+                          loop in one process (same threads): what the model alone can do. Measured
+                          before and after the job; the faster of the two counts, so that a machine
+                          busier during the bound than during the job cannot flatter the efficiency
   efficiency              throughput_img_s / inference_bound_img_s          (target >= 0.9)
   first_result_s          job start .. first caption in the GUI
   max_stall_ms            longest GUI event-loop stall during the job         (target <= 50)
-and, when LORA_STUDIO_SDSCRIPTS (and LORA_STUDIO_SDSCRIPTS_PYTHON) name an sd-scripts checkout, its
+cpu_s_per_image (worker and GUI process) and, for sd-scripts, sdscripts_cpu_s_per_image: CPU time is
+less disturbed than wall time when other programs share the machine. And, when LORA_STUDIO_SDSCRIPTS
+(and LORA_STUDIO_SDSCRIPTS_PYTHON) name an sd-scripts checkout, its
 finetune/tag_images_by_wd14_tagger.py timed on the same model files and images (process start to
 exit, as a user runs it): sdscripts_img_s and speedup_vs_sdscripts (target >= 1.2).
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -202,6 +207,7 @@ def gui_run(model: Path, images: list[Path], batch_size: int, work: Path) -> dic
     heartbeat.setInterval(5)
     heartbeat.timeout.connect(tick)
     job = CaptionJob("wd14", str(model), workspace.keys(), {"batch_size": batch_size}, separator=", ")
+    cpu_before = _children_cpu() + _self_cpu()
     clock.start()
     heartbeat.start()
     service.start(job)
@@ -209,6 +215,7 @@ def gui_run(model: Path, images: list[Path], batch_size: int, work: Path) -> dic
         app.processEvents()
         time.sleep(0.001)
     heartbeat.stop()
+    cpu = _children_cpu() + _self_cpu() - cpu_before
     assert controller.flush(), "captions not saved"
     outcome = state["outcome"]
     if not outcome.ok:
@@ -216,12 +223,13 @@ def gui_run(model: Path, images: list[Path], batch_size: int, work: Path) -> dic
     written = sum(1 for p in data.glob("*.txt") if p.read_text(encoding="utf-8").strip())
     controller.shutdown()
     return {"elapsed_s": state["end"], "first_result_s": state["first"], "done": outcome.done,
-            "written": written, "max_stall_ms": max(0, state["max_gap"] - 5), "ready_s": state["ready"]}
+            "written": written, "max_stall_ms": max(0, state["max_gap"] - 5), "ready_s": state["ready"],
+            "cpu_s": cpu}
 
 
 # --- sd-scripts ---------------------------------------------------------------------------------
 
-def sdscripts_run(model: Path, images: list[Path], batch_size: int, work: Path) -> float | None:
+def sdscripts_run(model: Path, images: list[Path], batch_size: int, work: Path) -> tuple[float, float] | None:
     scripts, python = os.environ.get("LORA_STUDIO_SDSCRIPTS"), os.environ.get("LORA_STUDIO_SDSCRIPTS_PYTHON")
     if not scripts or not python:
         return None
@@ -239,11 +247,23 @@ def sdscripts_run(model: Path, images: list[Path], batch_size: int, work: Path) 
                "--repo_id", REPO_ID, "--model_dir", str(model_dir), "--batch_size", str(batch_size),
                "--general_threshold", "0.35", "--character_threshold", "0.85", "--caption_extension", ".txt"]
     start = time.perf_counter()
+    cpu_before = _children_cpu()
     proc = subprocess.run(command, cwd=scripts, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_before
     if proc.returncode != 0 or len(list(data.glob("*.txt"))) != len(images):
         raise SystemExit(f"sd-scripts' tagger failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return len(images) / elapsed
+    return len(images) / elapsed, cpu / len(images)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -260,8 +280,9 @@ def main() -> int:
     info = json.loads((model / "params.json").read_text())
     with tempfile.TemporaryDirectory(prefix="lora-captioning-bench-") as tmp:
         work = Path(tmp)
-        gui = gui_run(model, images, args.batch_size, work)
         bound = inference_bound(model, images, args.batch_size)
+        gui = gui_run(model, images, args.batch_size, work)
+        bound = max(bound, inference_bound(model, images, args.batch_size))
         sd = None if args.no_sdscripts else sdscripts_run(model, images, args.batch_size, work)
     throughput = gui["done"] / gui["elapsed_s"]
     result = {
@@ -274,14 +295,16 @@ def main() -> int:
         "batch_size": args.batch_size,
         "model_ready_s": round(gui["ready_s"], 2),  # job start .. worker started and model loaded
         "captions_written": gui["written"],
+        "cpu_s_per_image": round(gui["cpu_s"] / gui["done"], 3),
         "model_parameters": info["parameters"],
         "model_tags": info["tags"],
         "cpu_count": os.cpu_count(),
         "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
     if sd is not None:
-        result["sdscripts_img_s"] = round(sd, 4)
-        result["speedup_vs_sdscripts"] = round(throughput / sd, 3)
+        result["sdscripts_img_s"] = round(sd[0], 4)
+        result["speedup_vs_sdscripts"] = round(throughput / sd[0], 3)
+        result["sdscripts_cpu_s_per_image"] = round(sd[1], 3)
     print(json.dumps(result))
     return 0
 

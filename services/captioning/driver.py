@@ -102,13 +102,23 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
+def _lower_priority(pid: int) -> None:
+    """Below-normal scheduling priority for a worker on POSIX (Windows: a creation flag instead)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 5)
+    except (AttributeError, OSError) as exc:  # not POSIX, not permitted, already ended
+        log.debug("could not lower the priority of the caption worker %s: %s", pid, exc)
+
+
 class WorkerDriver:
     def __init__(self, job: CaptionJob, *, python: str = "", command: list[str] | None = None,
-                 env: dict[str, str] | None = None, cancel_grace_s: float = 10.0) -> None:
+                 env: dict[str, str] | None = None, cancel_grace_s: float = 10.0,
+                 lower_priority: bool = False) -> None:
         self.job = job
         self.command = command or worker_command(backend_python(python))
         self.env = worker_env(env)
         self.cancel_grace_s = cancel_grace_s
+        self.lower_priority = lower_priority
         self.outcome = JobOutcome(total=len(job.images))
         self._proc: subprocess.Popen | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
@@ -132,7 +142,8 @@ class WorkerDriver:
     def start(self) -> None:
         creation = {}
         if os.name == "nt":
-            creation["creationflags"] = subprocess.CREATE_NO_WINDOW  # type: ignore[attr-defined]
+            creation["creationflags"] = subprocess.CREATE_NO_WINDOW | (  # type: ignore[attr-defined]
+                subprocess.BELOW_NORMAL_PRIORITY_CLASS if self.lower_priority else 0)  # type: ignore[attr-defined]
         try:
             self._proc = subprocess.Popen(
                 self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -141,6 +152,8 @@ class WorkerDriver:
             raise BackendError(f"The captioning worker could not be started: {exc}.",
                                details=" ".join(self.command)) from None
         self._started_at = time.monotonic()
+        if self.lower_priority and os.name == "posix":
+            _lower_priority(self._proc.pid)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, name="caption-stderr", daemon=True)
         self._stderr_thread.start()
         self._send(P.encode(P.JOB, protocol=P.PROTOCOL_VERSION, job=self.job.to_dict()))

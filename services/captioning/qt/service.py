@@ -59,18 +59,22 @@ class _DriverThread(QThread):
         self.outcome.emit(driver.outcome)
 
     def _relay(self, driver: WorkerDriver) -> None:
+        # A batch's results arrive together, followed by its progress line: forward them as one
+        # group then; a group is cut earlier only when its first result has waited RESULT_FLUSH_S.
         pending: list[CaptionResult] = []
-        last_flush = time.monotonic()
+        oldest = 0.0
         for message in driver.messages():
             if message.type == P.RESULT:
                 tags = message.get("tags")
+                if not pending:
+                    oldest = time.monotonic()
                 pending.append(CaptionResult(int(message.get("index", -1)), str(message.get("path", "")),
                                              str(message.get("caption", "")), tuple(tags) if tags else None))
-                if time.monotonic() - last_flush < RESULT_FLUSH_S:
+                if time.monotonic() - oldest < RESULT_FLUSH_S:
                     continue
             if pending:
                 self.results.emit(pending)
-                pending, last_flush = [], time.monotonic()
+                pending = []
             if message.type != P.RESULT:
                 self.message.emit(message)
         if pending:
@@ -111,7 +115,8 @@ class CaptionService(QObject):
         if self.is_running():
             raise LoraStudioError("A captioning job is already running.", "Wait for it to finish or cancel it.")
         job = job.validate()
-        driver = WorkerDriver(job, python=python, command=command)
+        # Below normal priority: the window stays responsive while the worker keeps every core busy.
+        driver = WorkerDriver(job, python=python, command=command, lower_priority=True)
         thread = _DriverThread(driver, self)
         thread.message.connect(self._on_message)
         thread.results.connect(self.results_arrived)
