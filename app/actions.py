@@ -65,10 +65,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # --- Auto-caption (issue 5)
     ActionSpec("caption.auto", "Caption", "&Auto-caption…", "dock.autocaption.focus", "Ctrl+Shift+A",
                "Tag or caption the dataset with WD14, BLIP or BLIP-2"),
+    # --- Backend (issue 10)
+    ActionSpec("train.backend_setup", "Train", "Training &backend…", "session.request_backend_setup",
+               tip="Install, verify or repair the training engine (sd-scripts), or choose an existing one",
+               separator_before=True),
     # Help
     ActionSpec("help.demo", "Help", "Open &demo dataset", "window.open_demo",
                tip="Create a small sample dataset and open it"),
     ActionSpec("help.log_folder", "Help", "Open &log folder", "window.open_log_folder"),
+    # --- Hardware (issue 9)
+    ActionSpec("help.system_report", "Help", "&System report…", "dock.gpu.show_system_report",
+               tip="This machine, its GPUs and both Python environments, to copy into a bug report"),
     ActionSpec("help.about", "Help", "&About LoRA Studio", "window.show_about", separator_before=True,
                role="AboutRole"),
 )

@@ -70,6 +70,8 @@ def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialo
     window_settings = QSettings(str(dirs.config / "window.ini"), QSettings.Format.IniFormat) \
         if restore_layout else None
     window = MainWindow(session, themes, window_settings)
+    # --- Backend (issue 10): Train > Training backend… (and a preflight without a backend) opens the setup.
+    session.backend_setup_requested.connect(lambda: _open_backend_setup(window, session))
     if open_initial:
         _open_initial(window, session, demo=demo, folders=folders or [])
     return AppParts(app, session, window, themes, reporter)
@@ -89,6 +91,32 @@ def _open_initial(window, session, *, demo: bool, folders: list[str]) -> None:
         window.open_demo()  # first start: show the app working at once
 
 
+def _open_backend_setup(window, session, first_start: bool = False) -> None:
+    from widgets.backend_setup import show_backend_setup
+
+    show_backend_setup(session, window, first_start=first_start)
+
+
+def _offer_backend_setup(parts) -> None:
+    """First start (no backend installed yet): the setup wizard opens beside the window, after it
+    is shown. Non-modal, and skippable for good from the wizard itself."""
+    from PySide6.QtCore import QTimer
+
+    from services.backend.runtime import locate
+    from services.errors import LoraStudioError
+
+    settings = parts.session.settings
+    if not settings.backend.offer_setup_at_start:
+        return
+    try:
+        runtime = locate(settings, data_dir=parts.session.dirs.data)
+    except LoraStudioError as exc:
+        log.warning("the training backend cannot be located: %s", exc)
+        return
+    if runtime.state == "missing":  # not installed, an installation that did not finish, or gone
+        QTimer.singleShot(600, lambda: _open_backend_setup(parts.window, parts.session, first_start=True))
+
+
 def run_gui(args) -> int:
     from services.errors import LoraStudioError
 
@@ -101,5 +129,6 @@ def run_gui(args) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     parts.window.show()
+    _offer_backend_setup(parts)
     log.info("LoRA Studio started")
     return parts.app.exec()

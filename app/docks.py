@@ -30,5 +30,5 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("autocaption", "Auto-caption", "right", "widgets.captioning.dock:AutoCaptionDock", "Ctrl+6",
              tabify_with="captions"),
     DockSpec("training", "Training monitor", "bottom", "widgets.placeholders:TrainingPlaceholder", "Ctrl+4"),
-    DockSpec("gpu", "GPU monitor", "bottom", "widgets.placeholders:GpuPlaceholder", "Ctrl+5"),
+    DockSpec("gpu", "GPU monitor", "bottom", "widgets.gpu_monitor.dock:GpuMonitorDock", "Ctrl+5"),
 )

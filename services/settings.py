@@ -85,6 +85,7 @@ class BackendSettings:
     accepted_commit: str = ""
     runs_dir: str = ""
     tokenizer_cache_dir: str = ""
+    offer_setup_at_start: bool = True  # the setup wizard opens at start while no backend is installed
 
 
 @dataclass

@@ -54,6 +54,16 @@ class Session(QObject):
     status_message = Signal(str, int)
     # A LoraStudioError (or any exception) to show to the user.
     error_reported = Signal(object)
+    # The process id of the active training run (int; 0 when none runs). The training runner
+    # calls set_training_process(pid) with the pid of the process it started (the monitor also
+    # watches that process's children, e.g. those of `accelerate launch`) and 0 when it ends;
+    # the GPU monitor marks that run's VRAM and RAM.
+    training_process_changed = Signal(int)
+    # --- Backend (issue 10) ---
+    # The training backend changed (installed, repaired, another one chosen): locate it again.
+    backend_changed = Signal()
+    # Someone asked for the backend setup (the Train menu, a preflight that found no backend).
+    backend_setup_requested = Signal()
 
     def __init__(self, settings: Settings, store: SettingsStore | None, dirs: AppDirs,
                  parent: QObject | None = None) -> None:
@@ -71,6 +81,7 @@ class Session(QObject):
         self.unsaved_caption_keys: set[str] = set()
         self.project = None
         self._project_modified = False
+        self.training_pid = 0
 
     # --- settings -----------------------------------------------------------------------
     def save_settings(self) -> None:
@@ -138,6 +149,32 @@ class Session(QObject):
         if modified != self._project_modified:
             self._project_modified = modified
             self.project_modified_changed.emit(modified)
+
+    def set_stated_vram_gb(self, gb: float) -> None:
+        """The VRAM the user says their GPU has (0: not stated), used when none is detected."""
+        self.settings.hardware.stated_vram_gb = max(0.0, float(gb))
+        self.save_settings()
+
+    # --- training process ---------------------------------------------------------------
+    def set_training_process(self, pid: int) -> None:
+        """The running training process (0: none), for the panels that watch it."""
+        pid = max(0, int(pid or 0))
+        if pid != self.training_pid:
+            self.training_pid = pid
+            self.training_process_changed.emit(pid)
+
+    # --- Backend (issue 10) ----------------------------------------------------------------
+    def request_backend_setup(self) -> None:
+        self.backend_setup_requested.emit()
+
+    def update_backend_settings(self, **values) -> None:
+        """Change fields of the [backend] settings (python, sd_scripts_dir, accepted_commit, ...)."""
+        for name, value in values.items():
+            if not hasattr(self.settings.backend, name):
+                raise AttributeError(f"the backend settings have no field {name!r}")
+            setattr(self.settings.backend, name, value)
+        self.save_settings()
+        self.backend_changed.emit()
 
     # --- feedback ------------------------------------------------------------------------
     def report_error(self, error: BaseException) -> None:

@@ -1,0 +1,1 @@
+"""Qt adapters of the backend setup: its blocking work in a QThread, reported through signals."""

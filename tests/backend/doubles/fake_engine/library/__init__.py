@@ -1,0 +1,1 @@
+"""TEST DOUBLE: stand-in for sd-scripts' library package (see tests/backend/doubles/README.md)."""

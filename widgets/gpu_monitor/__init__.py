@@ -1,0 +1,1 @@
+"""The GPU monitor dock (issue 9)."""

@@ -1,0 +1,1 @@
+"""Help > System report (issue 9)."""
