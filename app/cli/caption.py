@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     job = CaptionJob(fam.id, args.model or fam.default_model, targets.keys, options,
                      str(models_dir_from(args.models_dir or settings.captioning.models_dir)), separator,
                      offline=args.offline).validate()
-    driver = WorkerDriver(job, python=settings.backend.python)
+    driver = WorkerDriver(job, backend_settings=settings.backend)
     written, write_errors = 0, []
 
     def on_interrupt(_signum, _frame):

@@ -22,39 +22,49 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from services.captioning import protocol as P
 from services.captioning.job import CaptionJob
 from services.errors import BackendError, LoraStudioError, WorkerError
-from services.paths import repo_root
+from services.paths import app_dirs, repo_root
 
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 60
 
 
-def backend_python(configured: str = "") -> str:
-    """The interpreter that runs workers: the configured backend runtime, else (in a development
-    checkout, where the GUI's own Python has the ML stack) this interpreter."""
-    if configured:
-        if not Path(configured).is_file():
-            raise BackendError(f"The backend runtime's Python {configured} does not exist.")
-        return configured
-    if getattr(sys, "frozen", False):
-        raise BackendError("No backend runtime is installed, and captioning needs one.")
-    return sys.executable
+def worker_launch(backend_settings=None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a captioning worker.
+
+    In a development checkout the GUI's own interpreter has the ML stack and runs the worker from
+    this tree, unless the settings name another interpreter. Otherwise (a frozen GUI, or a Python
+    named in the settings) the worker runs in the backend runtime, from the worker modules the
+    backend setup installed there (services.backend.worker_launch checks their version)."""
+    from services.backend.payload import is_frozen
+
+    args = ("--protocol", str(P.PROTOCOL_VERSION))
+    configured = (getattr(backend_settings, "python", "") or "").strip()
+    if not is_frozen() and not configured:
+        return [sys.executable, "-m", "workers.captioning", *args], with_source_tree(dict(os.environ))
+    from services.backend.runtime import locate
+    from services.backend.worker_launch import worker_command
+
+    runtime = locate(backend_settings)
+    if runtime.python is None or not runtime.python.is_file():
+        raise BackendError("Captioning runs in the training backend's Python, which is not installed.",
+                           "Install it from Train > Training backend…, or with `lora-studio backend install`.",
+                           details="; ".join(runtime.problems))
+    return worker_command(runtime, "captioning", *args)
 
 
-def worker_command(python: str) -> list[str]:
-    return [python, "-m", "workers.captioning", "--protocol", str(P.PROTOCOL_VERSION)]
-
-
-def worker_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
+def with_source_tree(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this source tree first on PYTHONPATH (a development checkout)."""
     root = str(repo_root())
-    if (Path(root) / "workers").is_dir():  # a source checkout: let the worker import this tree
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return {**env, "PYTHONPATH": root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")}
+
+
+def with_io_settings(env: dict[str, str]) -> dict[str, str]:
+    env = dict(env)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -111,12 +121,23 @@ def _lower_priority(pid: int) -> None:
 
 
 class WorkerDriver:
-    def __init__(self, job: CaptionJob, *, python: str = "", command: list[str] | None = None,
+    def __init__(self, job: CaptionJob, *, backend_settings=None, command: list[str] | None = None,
                  env: dict[str, str] | None = None, cancel_grace_s: float = 10.0,
                  lower_priority: bool = False) -> None:
+        """``command``/``env`` replace the worker's launch (tests start test doubles this way);
+        without them it comes from ``worker_launch(backend_settings)``."""
         self.job = job
-        self.command = command or worker_command(backend_python(python))
-        self.env = worker_env(env)
+        frozen = bool(getattr(sys, "frozen", False))
+        if command is None:
+            command, launch_env = worker_launch(backend_settings)
+            env = launch_env if env is None else (env if frozen else with_source_tree(env))
+        else:
+            env = with_source_tree(dict(os.environ) if env is None else env)
+        self.command = command
+        self.env = with_io_settings(env)
+        # A development worker runs from this tree; a runtime's worker from a folder of our own,
+        # never from a frozen bundle's folder (``-m`` puts the working folder on sys.path).
+        self.cwd = str(app_dirs().data) if frozen else str(repo_root())
         self.cancel_grace_s = cancel_grace_s
         self.lower_priority = lower_priority
         self.outcome = JobOutcome(total=len(job.images))
@@ -147,7 +168,7 @@ class WorkerDriver:
         try:
             self._proc = subprocess.Popen(
                 self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                cwd=str(repo_root()), env=self.env, **creation)
+                cwd=self.cwd, env=self.env, **creation)
         except OSError as exc:
             raise BackendError(f"The captioning worker could not be started: {exc}.",
                                details=" ".join(self.command)) from None

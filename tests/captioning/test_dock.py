@@ -169,7 +169,7 @@ def test_cancel_stops_the_job_and_keeps_its_results(qtbot, dock, dataset, tiny_t
     wait_controller_idle(qtbot, session)
     outcome = finished[0]
     assert outcome.cancelled and outcome.error is None and 2 <= outcome.done <= 4
-    assert nice == ([5] if os.name == "posix" else [])  # the worker runs below normal priority, so the window stays responsive
+    assert nice == ([5] if os.name == "posix" else [])  # below normal priority: the window stays responsive
     assert session.undo_stack.count() == 1
     assert "Cancelled" in dock.progress.status.text()
 

@@ -151,3 +151,22 @@ def test_a_worker_that_cannot_start_is_explained(tiny_tagger, colour_images):
     assert messages == [] and outcome.crashed
     assert "could not start (exit code 1)" in outcome.error.message
     assert "No module named 'onnxruntime'" in outcome.error.hint and "repair" in outcome.error.hint
+
+
+def test_the_worker_runs_in_the_backend_runtime_named_in_the_settings(tiny_tagger, colour_images):
+    from services.settings import BackendSettings
+
+    driver = WorkerDriver(make_job(tiny_tagger, colour_images.values()),
+                          backend_settings=BackendSettings(python=sys.executable))
+    assert driver.command[:3] == [sys.executable, "-m", "workers.captioning"]
+    assert driver.run().ok and driver.outcome.done == 6
+
+
+def test_without_a_backend_runtime_a_frozen_app_says_how_to_install_one(monkeypatch, tiny_tagger, colour_images):
+    from services.backend import payload
+    from services.errors import BackendError
+
+    monkeypatch.setattr(payload, "is_frozen", lambda: True)
+    with pytest.raises(BackendError) as info:
+        WorkerDriver(make_job(tiny_tagger, colour_images.values()))
+    assert "not installed" in info.value.message and "Training backend" in info.value.hint

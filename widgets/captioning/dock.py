@@ -292,7 +292,7 @@ class AutoCaptionDock(QWidget):
                                      policy=self.policy_combo.currentData(), tags=fam.output == TAGS)
         self.progress.reset(len(job.images))
         try:
-            self.service.start(job, python=self.session.settings.backend.python, command=command)
+            self.service.start(job, backend_settings=self.session.settings.backend, command=command)
         except LoraStudioError as exc:
             self.applier = None
             self.progress.show_outcome(f"{exc.message} {exc.hint}".strip(), "error")

@@ -110,13 +110,13 @@ class CaptionService(QObject):
     def worker_pid(self) -> int | None:
         return self._driver.pid if self._driver else None
 
-    def start(self, job: CaptionJob, *, python: str = "", command: list[str] | None = None) -> None:
+    def start(self, job: CaptionJob, *, backend_settings=None, command: list[str] | None = None) -> None:
         """Validate ``job`` and start its worker. Raises LoraStudioError for a bad job or runtime."""
         if self.is_running():
             raise LoraStudioError("A captioning job is already running.", "Wait for it to finish or cancel it.")
         job = job.validate()
         # Below normal priority: the window stays responsive while the worker keeps every core busy.
-        driver = WorkerDriver(job, python=python, command=command, lower_priority=True)
+        driver = WorkerDriver(job, backend_settings=backend_settings, command=command, lower_priority=True)
         thread = _DriverThread(driver, self)
         thread.message.connect(self._on_message)
         thread.results.connect(self.results_arrived)
