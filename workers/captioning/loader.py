@@ -27,7 +27,8 @@ class Item:
 
 class Prefetcher:
     def __init__(self, paths: Sequence[str], preprocess: Callable[[str], Any], batch_size: int, *,
-                 threads: int = 2, depth: int = 2, cancelled: threading.Event | None = None) -> None:
+                 threads: int = 2, depth: int = 2, cancelled: threading.Event | None = None,
+                 first_batch: int | None = None) -> None:
         self._paths = list(paths)
         self._preprocess = preprocess
         self._batch_size = max(1, batch_size)
@@ -36,6 +37,8 @@ class Prefetcher:
         self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="caption-loader")
         self._pending: deque[list[Future]] = deque()
         self._next_start = 0
+        # A smaller first batch puts the first caption on screen sooner; the rest run full-size.
+        self._first_batch = max(1, min(first_batch or self._batch_size, self._batch_size))
 
     def _load(self, index: int) -> Item:
         path = self._paths[index]
@@ -54,7 +57,8 @@ class Prefetcher:
         start = self._next_start
         if start >= len(self._paths) or self._cancelled.is_set():
             return
-        stop = min(start + self._batch_size, len(self._paths))
+        size = self._first_batch if start == 0 else self._batch_size
+        stop = min(start + size, len(self._paths))
         self._pending.append([self._pool.submit(self._load, i) for i in range(start, stop)])
         self._next_start = stop
 

@@ -104,7 +104,7 @@ class JobRunner:
         total = len(job.images)
         threads = int(job.options.get("loader_threads", 2))
         batches = Prefetcher(job.images, captioner.preprocess, job.batch_size, threads=threads,
-                             cancelled=channel.cancelled)
+                             cancelled=channel.cancelled, first_batch=1)
         try:
             for batch in batches:
                 if self.cancelled:
