@@ -31,7 +31,10 @@ def create_application(argv: list[str] | None = None):
     QCoreApplication.setOrganizationName("LoRA Studio")
     QCoreApplication.setApplicationName("LoRA Studio")
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    return QApplication(argv if argv is not None else [sys.argv[0]])
+    app = QApplication(argv if argv is not None else [sys.argv[0]])
+    # The desktop entry's name: Wayland's app id and the task bar's grouping follow it.
+    QGuiApplication.setDesktopFileName("lora-studio")
+    return app
 
 
 def build(*, log_level: str = "INFO", console_log: bool = True, show_crash_dialog: bool = True,

@@ -24,7 +24,7 @@ CENTRAL = "widgets.preview.image_preview:ImagePreview"
 DOCKS: tuple[DockSpec, ...] = (
     DockSpec("dataset", "Dataset", "left", "widgets.dataset.dock:DatasetDock", "Ctrl+1"),
     DockSpec("captions", "Caption editor", "right", "widgets.placeholders:CaptionPlaceholder", "Ctrl+2"),
-    DockSpec("parameters", "Parameters", "right", "widgets.placeholders:ParametersPlaceholder", "Ctrl+3",
+    DockSpec("parameters", "Parameters", "right", "widgets.parameters.dock:ParametersDock", "Ctrl+3",
              tabify_with="captions"),
     # --- Auto-caption (issue 5)
     DockSpec("autocaption", "Auto-caption", "right", "widgets.captioning.dock:AutoCaptionDock", "Ctrl+6",

@@ -7,14 +7,14 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from app.actions import ACTIONS, MENUS, ActionSpec
 from app.docks import CENTRAL, DOCKS, DockSpec
 from app.themes import THEME_MENU, ThemeManager
 from services.errors import LoraStudioError
-from services.paths import APP_NAME
+from services.paths import APP_NAME, resources_dir
 from services.qt.session import Session
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
           "bottom": Qt.DockWidgetArea.BottomDockWidgetArea, "top": Qt.DockWidgetArea.TopDockWidgetArea}
 LAYOUT_VERSION = 1
+PROJECT_FILTER = "LoRA Studio project (*.lsproj.toml *.toml)"
+
+
+def app_icon() -> QIcon:
+    """LoRA Studio's icon at every rendered size (resources/icons; files load when a size is drawn)."""
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons").glob("lora-studio-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def load_class(path: str):
@@ -46,6 +55,9 @@ class MainWindow(QMainWindow):
         self.window_settings = window_settings
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
+        icon = app_icon()
+        self.setWindowIcon(icon)  # the task bar's and the About box's icon
+        QApplication.setWindowIcon(icon)  # every dialog's too
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
@@ -232,33 +244,48 @@ class MainWindow(QMainWindow):
     def add_folder_dialog(self) -> None:
         self.open_folder_dialog(add=True)
 
+    def new_project(self) -> None:
+        if self.session.project_modified and not self._confirm_discard():
+            return
+        self.session.projects.new_project()
+        self.session.show_status("New project")
+
     def open_project_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "LoRA Studio project (*.toml)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._project_folder(), PROJECT_FILTER)
         if path:
             self.open_project(path)
 
     def open_project(self, path: str) -> None:
-        opener = getattr(self.session, "open_project", None)
-        if opener is None:
-            self.show_message("Projects", "Training projects are not part of this build yet.")
+        if self.session.project_modified and not self._confirm_discard():
             return
-        opener(path)
+        self.session.open_project(path)
 
-    def save_project(self) -> None:
-        saver = getattr(self.session, "save_project", None)
-        if saver is None:
-            self.show_message("Projects", "Training projects are not part of this build yet.")
-            return
-        saver()
+    def save_project(self) -> bool:
+        if self.session.projects.project.path is None:
+            return self.save_project_as()
+        self.session.save_project()
+        return not self.session.project_modified
 
-    def save_project_as(self) -> None:
-        saver = getattr(self.session, "save_project", None)
-        if saver is None:
-            self.show_message("Projects", "Training projects are not part of this build yet.")
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save project as", "", "LoRA Studio project (*.toml)")
-        if path:
-            saver(path)
+    def save_project_as(self) -> bool:
+        from services.training.project import FILE_SUFFIX
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", self._project_folder(), PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(FILE_SUFFIX) and not path.endswith(".toml"):
+            path += FILE_SUFFIX
+        self.session.save_project(path)
+        return not self.session.project_modified
+
+    def _project_folder(self) -> str:
+        recent = self.session.settings.workspace.recent_projects
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def _confirm_discard(self) -> bool:
+        answer = QMessageBox.question(
+            self, APP_NAME, "The current project has unsaved changes. Discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Discard
 
     def open_demo(self) -> None:
         from services.demo import create_demo_dataset
@@ -364,11 +391,13 @@ class MainWindow(QMainWindow):
             if answer == QMessageBox.StandardButton.Cancel:
                 event.ignore()
                 return
-            if answer == QMessageBox.StandardButton.Save:
-                self.save_project()
+            if answer == QMessageBox.StandardButton.Save and not self.save_project():
+                event.ignore()
+                return
         for dock in self.docks.values():
             shutdown = getattr(dock.widget(), "shutdown", None)
             if callable(shutdown):
                 shutdown()
+        self.session.shutdown()
         self.save_layout()
         super().closeEvent(event)

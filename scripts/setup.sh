@@ -16,6 +16,9 @@ if [ "$mode" = app ]; then
   apt_needed+=(libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0
                libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1)
 fi
+if [ "$mode" = test ]; then  # the packaging tests build a .run (makeself) and compile the NSIS script
+  apt_needed+=(makeself nsis binutils)
+fi
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${apt_needed[@]}"; do

@@ -91,6 +91,7 @@ def app_parts(qapp, lora_home):
     parts = build(log_level="WARNING", console_log=False, show_crash_dialog=False,
                   open_initial=False, process_hooks=False)
     yield parts
+    parts.session.set_project_modified(False)  # no "save changes?" question at teardown
     parts.window.close()
     parts.window.deleteLater()
     qapp.processEvents()

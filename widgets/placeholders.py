@@ -21,8 +21,6 @@ DatasetPlaceholder = _not_yet(
     "Dataset", "The dataset browser is not part of this build yet. Folders you open are remembered.")
 CaptionPlaceholder = _not_yet(
     "Caption editor", "Caption editing is not part of this build yet.")
-ParametersPlaceholder = _not_yet(
-    "Parameters", "The training parameter tree is not part of this build yet.")
 TrainingPlaceholder = _not_yet(
     "Training monitor", "Training runs are not part of this build yet; nothing is running.")
 GpuPlaceholder = _not_yet(

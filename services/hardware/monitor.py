@@ -22,6 +22,7 @@ from services.hardware.sysfs import pci_display_devices
 from services.hardware.system import SystemSampler, cpu_info, process_tree
 
 log = logging.getLogger(__name__)
+TREE_REFRESH_S = 5.0
 
 
 def default_providers(root: Path = Path("/")) -> list[GpuProvider]:
@@ -43,6 +44,7 @@ class HardwareMonitor:
         self._expand = expand_pids
         self._active: list[tuple[GpuProvider, set[str]]] = []  # provider, keys of the GPUs it owns
         self.snapshot: HardwareSnapshot | None = None
+        self._tree: tuple[int, float, frozenset[int]] = (0, 0.0, frozenset())  # pid, when, its process tree
 
     def open(self) -> HardwareSnapshot:
         statuses: list[ProviderStatus] = []
@@ -86,7 +88,7 @@ class HardwareMonitor:
     def sample(self, watched_pid: int = 0) -> Sample:
         """One reading of everything. ``watched_pid`` is the training run's process (0: none); its
         descendants are watched too."""
-        pids = frozenset(self._expand(watched_pid)) if watched_pid > 0 else frozenset()
+        pids = self._watched_tree(watched_pid)
         readings: list[GpuReading] = []
         errors: list[str] = []
         for provider, keys in self._active:
@@ -101,6 +103,19 @@ class HardwareMonitor:
         except Exception as exc:
             errors.append(f"system: {exc}")
         return Sample(time.monotonic(), system, tuple(readings), pids, tuple(errors))
+
+    def _watched_tree(self, pid: int) -> frozenset[int]:
+        """The watched process and its descendants. Finding descendants walks every process of the
+        system (milliseconds), so the tree is refreshed every TREE_REFRESH_S seconds, not every tick:
+        a run's children (accelerate's workers) appear once, at its start."""
+        if pid <= 0:
+            return frozenset()
+        known_pid, when, tree = self._tree
+        now = time.monotonic()
+        if known_pid != pid or now - when >= TREE_REFRESH_S or not tree:
+            tree = frozenset(self._expand(pid))
+            self._tree = (pid, now, tree)
+        return tree
 
     def close(self) -> None:
         for provider, _keys in self._active:

@@ -37,9 +37,12 @@ def process_tree(pid: int) -> set[int]:
     a child, and a multi-GPU run has one child per GPU. Empty when ``pid`` is gone."""
     try:
         root = psutil.Process(pid)
-        return {root.pid, *(child.pid for child in root.children(recursive=True))}
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return set()
+    try:
+        return {root.pid, *(child.pid for child in root.children(recursive=True))}
+    except (psutil.Error, OSError):  # a child vanished mid-walk: the root is still worth watching
+        return {root.pid}
 
 
 class SystemSampler:

@@ -81,6 +81,7 @@ class Session(QObject):
         self.unsaved_caption_keys: set[str] = set()
         self.project = None
         self._project_modified = False
+        self._projects = None
         self.training_pid = 0
 
     # --- settings -----------------------------------------------------------------------
@@ -140,6 +141,31 @@ class Session(QObject):
         self.project = project
         self.set_project_modified(False)
         self.project_changed.emit(project)
+
+    @property
+    def projects(self):
+        """The ProjectController: created on first use, so the registry costs nothing at start-up."""
+        if self._projects is None:
+            from services.training.qt.controller import ProjectController
+
+            self._projects = ProjectController(self)
+        return self._projects
+
+    def open_project(self, path: str) -> None:
+        try:
+            self.projects.open_project(path)
+        except LoraStudioError as exc:
+            self.report_error(exc)
+
+    def save_project(self, path: str | None = None) -> None:
+        try:
+            self.projects.save_project(path)
+        except LoraStudioError as exc:
+            self.report_error(exc)
+
+    def shutdown(self) -> None:
+        if self._projects is not None:
+            self._projects.shutdown()
 
     @property
     def project_modified(self) -> bool:

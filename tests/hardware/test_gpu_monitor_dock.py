@@ -96,7 +96,7 @@ def test_this_machine_without_gpu_says_so_and_shows_cpu_and_ram(make_dock, qtbot
     assert card.isVisible() and "cores" in card.details.text()
     assert card.cpu_chart.value_text.endswith("%")
     assert " GB" in card.ram_chart.value_text
-    assert len(curve_points(card.ram_chart, "ram")) >= 2
+    qtbot.waitUntil(lambda: len(curve_points(card.ram_chart, "ram")) >= 2, timeout=5000)
     # What was checked: every provider's answer, one click away.
     assert not dock.details.isVisible()
     dock.message.linkActivated.emit("details")
@@ -250,3 +250,20 @@ def test_history_breaks_the_line_over_a_pause_and_forgets_old_values():
     assert history.maximum() == 5 and history.latest == 5
     assert len(History()) == 0 and History().maximum() is None
     assert GIB == 1024 ** 3
+
+
+def test_cards_out_of_sight_are_not_redrawn_until_scrolled_into_view(make_dock, qtbot):
+    _provider, factory = scripted(3)
+    dock = make_dock(factory)
+    dock.resize(500, 260)  # the strip the main window gives the dock: one card in sight
+    dock.show()
+    qtbot.waitUntil(lambda: dock.samples_shown >= 4, timeout=15000)
+    last = dock.gpu_cards["scripted:2"]
+    assert last.visibleRegion().isEmpty()
+    assert last._pending is not None  # readings kept, drawing skipped
+    assert len(last.history["util"]) >= 4
+    bar = dock.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    qtbot.waitUntil(lambda: not last.visibleRegion().isEmpty(), timeout=5000)
+    qtbot.waitUntil(lambda: len(curve_points(last.util_chart, "util")) >= 4, timeout=5000)
+    assert dock.gpu_cards["scripted:0"].visibleRegion().isEmpty()

@@ -72,15 +72,34 @@ def test_watched_process_is_expanded_to_its_children():
     monitor.close()
 
 
+def test_the_watched_process_tree_is_refreshed_every_few_seconds_not_every_tick(monkeypatch):
+    import services.hardware.monitor as monitor_module
+
+    calls = []
+    clock = [1000.0]
+    monkeypatch.setattr(monitor_module.time, "monotonic", lambda: clock[0])
+    monitor = HardwareMonitor([ScriptedGpuProvider(1)], expand_pids=lambda pid: calls.append(pid) or {pid, len(calls)})
+    monitor.open()
+    for _ in range(4):
+        monitor.sample(watched_pid=50)
+        clock[0] += 1.0
+    assert calls == [50]  # once for four one-second ticks
+    clock[0] += monitor_module.TREE_REFRESH_S
+    assert monitor.sample(watched_pid=50).watched_pids == frozenset({50, 2})  # refreshed: a new child
+    monitor.sample(watched_pid=60)  # another run: at once
+    assert calls == [50, 50, 60]
+    monitor.close()
+
+
 def test_real_process_tree_and_system_reading_of_a_child():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         tree = process_tree(os.getpid())
-        assert os.getpid() in tree and child.pid in tree
+        assert os.getpid() in tree and child.pid in tree, (tree, child.pid)
         sampler = SystemSampler()
         reading = sampler.read(frozenset({child.pid}))
-        assert reading.process_memory > 1024 * 1024
-        assert reading.process_cpu_percent is not None
+        assert reading.process_memory > 1024 * 1024, reading
+        assert reading.process_cpu_percent is not None, reading
         assert 0 <= reading.cpu_percent <= 100
         assert reading.memory_used + reading.memory_available == reading.memory_total
     finally:

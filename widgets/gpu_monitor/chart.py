@@ -12,6 +12,8 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QSizePolicy, QVBoxLayout, QWidget
 
+# A line at 100 % (or at a full VRAM) must not vanish into the frame.
+HEADROOM = 1.04
 # Mid-tone colours that read on dark and light backgrounds alike.
 COLOURS = {"utilisation": "#3b8eea", "vram": "#9a6bff", "run": "#f08c2e", "temperature": "#e5534b",
            "power": "#3fa35b", "cpu": "#3b8eea", "ram": "#2aa198"}
@@ -48,6 +50,14 @@ class ChartHeader(QWidget):
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), self.value)
 
 
+class _Plot(pg.PlotWidget):
+    """A plot that asks for little and takes what it is given: with QGraphicsView's large size
+    hint, a short dock would scroll instead of fitting the charts."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(160, 60)
+
+
 class MiniChart(QWidget):
     """``series``: (name, colour) pairs drawn as lines, in order (later ones on top); with
     ``filled`` the area under each is filled too (memory charts: an amount, best seen as an area).
@@ -65,7 +75,7 @@ class MiniChart(QWidget):
         self.header = ChartHeader(title)
         layout.addWidget(self.header)
 
-        self.plot = pg.PlotWidget()
+        self.plot = _Plot()
         self.plot.setMinimumHeight(40)
         self.plot.setMaximumHeight(150)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -79,7 +89,7 @@ class MiniChart(QWidget):
         item.getViewBox().setDefaultPadding(0.0)
         self.plot.setFrameShape(QFrame.Shape.NoFrame)
         self.plot.setXRange(-seconds, 0, padding=0)
-        self.plot.setYRange(0, y_max, padding=0)
+        self.plot.setYRange(0, y_max * HEADROOM, padding=0)
         # PlotCurveItem rather than PlotDataItem (no dataset bookkeeping), and 1-pixel cosmetic
         # pens: a wider pen goes through the raster engine's stroker and costs a third more.
         self.curves: dict[str, pg.PlotCurveItem] = {}
@@ -113,7 +123,7 @@ class MiniChart(QWidget):
     def set_y_max(self, y_max: float) -> None:
         if y_max > 0 and abs(y_max - self.y_max) > 1e-9:
             self.y_max = y_max
-            self.plot.setYRange(0, y_max, padding=0)
+            self.plot.setYRange(0, y_max * HEADROOM, padding=0)
 
     def _apply_palette(self) -> None:
         palette = self.palette()

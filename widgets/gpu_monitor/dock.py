@@ -14,7 +14,7 @@ import html
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,12 @@ class GpuMonitorDock(QWidget):
         self.content_layout = QVBoxLayout(self.content)
         self.content_layout.setContentsMargins(0, 0, 0, 0)
         self.content_layout.setSpacing(8)
-        self.content_layout.addStretch(1)
+        self.content_layout.addStretch(0)  # the cards take the height first (stretch 1), up to their maximum
         self.scroll.setWidget(self.content)
         layout.addWidget(self.scroll, 1)
+        # Cards out of sight skip their redraws; scrolling one into view draws it at once.
+        self.scroll.verticalScrollBar().valueChanged.connect(self._redraw_visible)
+        self.scroll.verticalScrollBar().rangeChanged.connect(self._redraw_visible)
 
         if hasattr(session, "training_process_changed"):
             session.training_process_changed.connect(self.set_training_process)
@@ -159,10 +162,11 @@ class GpuMonitorDock(QWidget):
         for gpu in snapshot.gpus:
             card = GpuCard(gpu, self._interval)
             self.gpu_cards[gpu.key] = card
-            self.content_layout.insertWidget(insert_at, card)
+            self.content_layout.insertWidget(insert_at, card, 1)
             insert_at += 1
         self.system_card = SystemCard(snapshot.cpu, self._interval)
-        self.content_layout.insertWidget(insert_at, self.system_card)
+        self.content_layout.insertWidget(insert_at, self.system_card, 1)
+        QTimer.singleShot(0, self._redraw_visible)  # readings that came before the layout settled
 
     def _on_sampled(self, sample) -> None:
         if self.system_card is None or not self.isVisible():
@@ -179,6 +183,15 @@ class GpuMonitorDock(QWidget):
             self.errors.setText(errors)
             self.errors.setVisible(bool(errors))
         self.samples_shown += 1
+
+    def _redraw_visible(self, *_args) -> None:
+        for card in [*self.gpu_cards.values(), self.system_card]:
+            if card is not None:
+                card.redraw_if_due()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._redraw_visible()
 
     def _on_failed(self, message: str) -> None:
         self._set_message("The hardware monitor could not start.", message)

@@ -58,6 +58,21 @@ class Card(QGroupBox):
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.layout_.addWidget(self.details)
+        self._pending: float | None = None  # the time of histories not drawn yet
+
+    def _draw_curves(self, time: float) -> None:
+        raise NotImplementedError
+
+    def redraw_if_due(self) -> None:
+        """Draw the curves when new readings arrived while the card was scrolled out of sight:
+        a chart nobody can see is not redrawn every second (that is most of the monitor's cost)."""
+        if self._pending is not None and not self.visibleRegion().isEmpty():
+            time, self._pending = self._pending, None
+            self._draw_curves(time)
+
+    def _readings_changed(self, time: float) -> None:
+        self._pending = time
+        self.redraw_if_due()
 
 
 class SystemCard(Card):
@@ -84,9 +99,7 @@ class SystemCard(Card):
         h["run_cpu"].append(time, _cpu_share(reading) if run_active else None)
         h["run_ram"].append(time, reading.process_memory / GIB if run_active and reading.process_memory else None)
         self.ram_chart.set_y_max(reading.memory_total / GIB)
-        for chart, main, run in ((self.cpu_chart, "cpu", "run_cpu"), (self.ram_chart, "ram", "run_ram")):
-            chart.set_data(main, *h[main].series(time))
-            chart.set_data("run", *h[run].series(time))
+        self._readings_changed(time)
         cpu_text = units.percent(reading.cpu_percent)
         ram_text = units.used_of(reading.memory_used, reading.memory_total)
         if run_active and reading.process_memory is not None:
@@ -95,6 +108,13 @@ class SystemCard(Card):
         self.cpu_chart.set_value(cpu_text, "All cores together; the training run's share in orange.")
         self.ram_chart.set_value(ram_text, f"Available: {units.size(reading.memory_available)}; "
                                            f"swap used: {units.size(reading.swap_used)}")
+
+
+    def _draw_curves(self, time: float) -> None:
+        h = self.history
+        for chart, main, run in ((self.cpu_chart, "cpu", "run_cpu"), (self.ram_chart, "ram", "run_ram")):
+            chart.set_data(main, *h[main].series(time))
+            chart.set_data("run", *h[run].series(time))
 
 
 def _cpu_share(reading: SystemReading) -> float | None:
@@ -154,9 +174,7 @@ class GpuCard(Card):
         self.temp_chart.set_y_max(max(100.0, (h["temp"].maximum() or 0) + 5))
         limit = reading.power_limit_w or self.gpu.power_limit_w
         self.power_chart.set_y_max(max(limit or 0, (h["power"].maximum() or 0) * 1.1, 10.0))
-        for chart, name in ((self.util_chart, "util"), (self.vram_chart, "vram"), (self.vram_chart, "run"),
-                            (self.temp_chart, "temp"), (self.power_chart, "power")):
-            chart.set_data(name, *h[name].series(time))
+        self._readings_changed(time)
         self.util_chart.set_value(units.percent(reading.utilisation))
         vram_text = units.used_of(reading.memory_used, reading.memory_total or self.gpu.memory_total)
         if watched and reading.runs_on(watched):
@@ -170,3 +188,8 @@ class GpuCard(Card):
         details = self.facts + (" · clocks: " + ", ".join(clocks) if clocks else "")
         if details != self.details.text():
             self.details.setText(details)
+
+    def _draw_curves(self, time: float) -> None:
+        for chart, name in ((self.util_chart, "util"), (self.vram_chart, "vram"), (self.vram_chart, "run"),
+                            (self.temp_chart, "temp"), (self.power_chart, "power")):
+            chart.set_data(name, *self.history[name].series(time))

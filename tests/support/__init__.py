@@ -1,0 +1,1 @@
+"""Helpers shared by tests (test doubles live here, never in the product)."""

@@ -1,0 +1,1 @@
+"""The Parameters dock: model picker, profiles, the parameter tree, help, step arithmetic, problems."""
