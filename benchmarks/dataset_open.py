@@ -93,14 +93,21 @@ def open_and_scroll(app, session, root: Path, meter: StallMeter, *, timeout_s: f
     class PaintSpy(QObject):
         def eventFilter(self, obj, event):
             if event.type() == QEvent.Type.Paint and state["waiting_paint"] and "first" not in marks:
+                state["waiting_paint"] = False
                 # this paint draws the complete first screen; it is done when the event returns
-                QTimer.singleShot(0, lambda: marks.setdefault("first", time.perf_counter()))
+                QTimer.singleShot(0, lambda: (marks.setdefault("first", time.perf_counter()), advance()))
             return False
 
     spy = PaintSpy()
     grid.viewport().installEventFilter(spy)
 
     def advance() -> None:
+        # The grid shows the first images while the scan still reads the rest (progressive), so
+        # the first screen may be complete before the workspace is.
+        if "first" not in marks:
+            if model.rowCount() and screen_complete():
+                state["waiting_paint"] = True
+            return
         if "scan" not in marks:
             return
         total = model.rowCount()
@@ -109,9 +116,6 @@ def open_and_scroll(app, session, root: Path, meter: StallMeter, *, timeout_s: f
             loop.quit()
             return
         if not screen_complete():
-            return
-        if "first" not in marks:
-            state["waiting_paint"] = True
             return
         bar = grid.verticalScrollBar()
         if bar.value() < bar.maximum():
@@ -153,6 +157,9 @@ def open_and_scroll(app, session, root: Path, meter: StallMeter, *, timeout_s: f
     dock.shutdown()
     dock.close()
     dock.deleteLater()
+    session.set_workspace(None)
+    # deleteLater is only carried out by an event loop; do it now so the next run starts clean
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     app.processEvents()
     return timings
 

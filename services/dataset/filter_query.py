@@ -20,7 +20,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from services.dataset.workspace import PROBLEM_NAMES, ImageItem, Problem, Workspace
+from services.dataset.workspace import (
+    PROBLEM_NAMES,
+    ImageItem,
+    Problem,
+    Workspace,
+    name_key,
+    natural_key,
+    normalise_tag,
+)
 from services.errors import UserInputError
 
 Predicate = Callable[[Workspace, ImageItem], bool]
@@ -41,10 +49,6 @@ _PROBLEM_ALIASES = {"small": "too_small", "dup": "duplicate", "duplicates": "dup
                     "aspect": "odd_aspect", "truncated": "corrupt", "broken": "unreadable"}
 _TOKEN = re.compile(r"""\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<word>(?:[^\s()"]|"[^"]*"?)+))""")
 _COMPARE = re.compile(r"^(?P<field>[a-z]+)(?P<op><=|>=|!=|<|>|=)(?P<value>.+)$", re.I)
-
-
-def normalise_tag(tag: str) -> str:
-    return " ".join(tag.replace("_", " ").lower().split())
 
 
 def _unquote(text: str) -> str:
@@ -173,10 +177,10 @@ def _keyed(key: str, value: str) -> Predicate:
         want = value.lower() in ("yes", "true", "1", "y")
         return lambda ws, it: ws.subsets[it.subset].is_reg == want
     if key == "problem":
-        flag = problem_flag(value)
-        if flag == Problem.NONE:
-            return lambda ws, it: it.problems == Problem.NONE
-        return lambda ws, it: bool(it.problems & flag)
+        bits = int(problem_flag(value))  # plain ints: IntFlag arithmetic is slow over 10,000 items
+        if bits == 0:
+            return lambda ws, it: int(it.problems) == 0
+        return lambda ws, it: bool(int(it.problems) & bits)
     known = "tag, caption, subset, name, ext, format, reg, problem, width, height, ratio, pixels, tags, repeats, kb"
     raise UserInputError(f"The filter does not know {key!r}.", f"Known fields: {known}.")
 
@@ -235,13 +239,11 @@ SORTS = {"name": "Name", "date": "Date modified", "size": "File size", "pixels":
 
 
 def sort_keys(ws: Workspace, keys: Sequence[str], by: str = "name", descending: bool = False) -> list[str]:
-    from services.dataset.scanner import natural_key
-
     if by not in SORTS:
         raise UserInputError(f"Unknown sort order {by!r}.", "Sort by " + ", ".join(SORTS) + ".")
     items = ws.item
     key_fns: dict[str, Callable[[str], object]] = {
-        "name": lambda k: natural_key(items(k).name),
+        "name": lambda k: name_key(items(k)),
         "date": lambda k: items(k).mtime_ns,
         "size": lambda k: items(k).file_size,
         "pixels": lambda k: items(k).width * items(k).height,

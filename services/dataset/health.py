@@ -238,7 +238,7 @@ def run_health_report(items: Sequence[HealthItem], settings: BucketSettings, *, 
     unreadable = [it for it in items if it.problems & Problem.UNREADABLE]
     if unreadable:
         reasons = _reason_summary(it.error for it in unreadable)
-        findings.append(Finding("unreadable", "error", f"{len(unreadable)} unreadable image files",
+        findings.append(Finding("unreadable", "error", f"{_n(len(unreadable), 'unreadable image file')}",
                                 f"Not images, empty, unreadable or too large to decode safely ({reasons}). "
                                 "sd-scripts would stop on them: fix or remove them.",
                                 [it.key for it in unreadable]))
@@ -263,23 +263,23 @@ def run_health_report(items: Sequence[HealthItem], settings: BucketSettings, *, 
                 if report is not None:
                     report(done, total, "Decoding images")
     if corrupt:
-        findings.append(Finding("corrupt", "error", f"{len(corrupt)} corrupt or truncated images",
+        findings.append(Finding("corrupt", "error", f"{_n(len(corrupt), 'corrupt or truncated image')}",
                                 f"They do not decode completely ({_reason_summary(corrupt.values())}). "
                                 "Re-export or remove them.", list(corrupt)))
 
     # Captions.
     for kind, test, severity, title, detail in (
             ("no_caption", lambda it: not it.caption_exists and not it.caption_undecodable, "warning",
-             "images without a caption file",
+             "without a caption file",
              "sd-scripts trains them with the folder's class tokens only (or nothing)."),
-            ("empty_caption", lambda it: it.caption_empty, "warning", "images with an empty caption",
+            ("empty_caption", lambda it: it.caption_empty, "warning", "with an empty caption",
              "The caption file exists but holds no text."),
-            ("caption_encoding", lambda it: it.caption_undecodable, "error", "captions in an unknown encoding",
+            ("caption_encoding", lambda it: it.caption_undecodable, "error", "with a caption in an unknown encoding",
              "Not UTF-8 or UTF-16 with BOM; LoRA Studio will not edit them and sd-scripts may fail to read them. "
              "Convert them to UTF-8.")):
         keys = [it.key for it in items if test(it)]
         if keys:
-            findings.append(Finding(kind, severity, f"{len(keys)} {title}", detail, keys))
+            findings.append(Finding(kind, severity, f"{_n(len(keys), 'image')} {title}", detail, keys))
 
     # Sizes, aspect ratios and buckets.
     planner = BucketPlanner(settings)
@@ -295,16 +295,16 @@ def run_health_report(items: Sequence[HealthItem], settings: BucketSettings, *, 
             odd.append(it.key)
     res = f"{settings.resolution[0]}×{settings.resolution[1]}"
     if small:
-        findings.append(Finding("too_small", "warning", f"{len(small)} images too small for {res}",
+        findings.append(Finding("too_small", "warning", f"{_n(len(small), 'image')} too small for {res}",
                                 f"They would be enlarged more than {UPSCALE_LIMIT:.2f}× to fill their bucket, "
                                 "which trains blur. Use larger sources or a lower resolution.", small))
     if odd:
-        findings.append(Finding("odd_aspect", "info", f"{len(odd)} images with an odd aspect ratio",
+        findings.append(Finding("odd_aspect", "info", f"{_n(len(odd), 'image')} with an odd aspect ratio",
                                 f"Beyond 1:{EXTREME_ASPECT:g}, or more than {HEAVY_CROP:.0%} cropped away by their "
                                 "bucket. Crop them yourself to keep what matters.", odd))
     zero = sorted({it.key for it in items if it.repeats < 1})
     if zero:
-        findings.append(Finding("zero_repeats", "warning", f"{len(zero)} images in folders with 0 repeats",
+        findings.append(Finding("zero_repeats", "warning", f"{_n(len(zero), 'image')} in folders with 0 repeats",
                                 "sd-scripts skips folders whose repeat count is 0.", zero))
 
     # Exact and near duplicates.
@@ -313,7 +313,8 @@ def run_health_report(items: Sequence[HealthItem], settings: BucketSettings, *, 
                                              report=report, cancelled=cancelled, known=known_hashes)
     if groups:
         n = sum(len(g) for g in groups)
-        findings.append(Finding("duplicate", "warning", f"{n} images are exact duplicates ({len(groups)} groups)",
+        title = f"{_n(n, 'image')} that are exact duplicates ({_n(len(groups), 'group')})"
+        findings.append(Finding("duplicate", "warning", title,
                                 "The same file content more than once: it is trained more often than you meant.",
                                 [k for g in groups for k in g], groups))
     if phashes:
@@ -323,7 +324,8 @@ def run_health_report(items: Sequence[HealthItem], settings: BucketSettings, *, 
         near = [g for g in near if not any(set(g) <= set(e) for e in groups)]
         if near:
             n = sum(len(g) for g in near)
-            findings.append(Finding("near_duplicate", "info", f"{n} images look nearly the same ({len(near)} groups)",
+            title = f"{_n(n, 'image')} that look nearly the same ({_n(len(near), 'group')})"
+            findings.append(Finding("near_duplicate", "info", title,
                                     "Resized, re-encoded or slightly edited copies. Keep the best of each group.",
                                     [k for g in near for k in g], near))
 
@@ -333,6 +335,10 @@ def run_health_report(items: Sequence[HealthItem], settings: BucketSettings, *, 
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
     return HealthReport(len(items), findings, buckets, settings, digests, corrupt)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _reason_summary(reasons: Iterable[str], limit: int = 3) -> str:

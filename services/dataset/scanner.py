@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from services.dataset.caption_files import CaptionFile, read_caption
 from services.dataset.image_header import HeaderError, ImageHeader, is_image_name, parse_header
 from services.dataset.kohya_names import looks_like_regularisation, parse_folder_name
-from services.dataset.workspace import DEFAULT_SMALL_SIDE, ImageItem, Problem, ScanMessage, Subset, Workspace
+from services.dataset.workspace import (
+    DEFAULT_SMALL_SIDE,
+    ImageItem,
+    Problem,
+    ScanMessage,
+    Subset,
+    Workspace,
+    natural_key,
+)
 from services.errors import FileAccessError, OperationCancelled
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,9 @@ SKIP_DIRS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Info
 _HEAD = 4_096
 
 Progress = Callable[[int, int, str], None]  # (images read, images found, folder being read)
+OnItems = Callable[[list, list], None]  # (new subsets, items) read so far: see scan_folders
+FIRST_BATCH = 48  # about a screenful of thumbnails: the grid can start while the rest is read
+LATER_BATCH = 2000
 
 
 @dataclass
@@ -40,14 +50,6 @@ class ScanOptions:
     reg_folders: frozenset[str] = frozenset()  # subset paths the user marked as regularisation
     not_reg_folders: frozenset[str] = frozenset()  # ... and those the user un-marked
     max_depth: int = 32
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> tuple:
-    """``img2`` before ``img10``; case-insensitive."""
-    return tuple(int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name))
 
 
 @dataclass
@@ -179,8 +181,13 @@ def guess_caption_extension(listings: Iterable[DirListing], default: str = ".txt
 
 def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None = None, *,
                  progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-                 guess_extension: bool = False) -> Workspace:
+                 guess_extension: bool = False, on_items: OnItems | None = None) -> Workspace:
     """Scan ``roots`` recursively into a new Workspace.
+
+    ``on_items(new_subsets, items)`` (optional) receives what was read so far, in scan order and
+    in batches (the first one small, as soon as a screenful is read), so a view can show the
+    images while the rest are read: ``new_subsets`` are copies (with no keys) of the subsets that
+    start in this batch; the items are the workspace's own (not changed after being handed out).
 
     With ``guess_extension`` the caption extension is the one of .txt/.caption/.cap that most
     images have a file for (``options.caption_extension`` when none do). Raises FileAccessError
@@ -232,24 +239,39 @@ def scan_folders(roots: Iterable[str | os.PathLike], options: ScanOptions | None
     total = sum(len(listing.images) for _r, listing in walked)
     # Phase 2: headers and captions.
     found = 0
+    batch: list[ImageItem] = []
+    batch_subsets: list[Subset] = []
+    next_flush = FIRST_BATCH
+    last_flush = time.perf_counter()
     for root, listing in walked:
         ws.folders.add(listing.path)
         if not listing.images:
             continue
         folder = listing.path
         subset = ws.add_subset(make_subset(folder, root, options))
+        if on_items is not None:
+            batch_subsets.append(replace(subset, keys=[]))
         for entry in listing.images:
             path = entry.path
             if path in ws:
                 continue
             caption = caption_for(listing.names, entry.name, folder, ext)
-            ws.add_item(make_item(path, subset.id, caption))
+            item = make_item(path, subset.id, caption)
+            ws.add_item(item)
             found += 1
+            if on_items is not None:
+                batch.append(item)
+                if found >= next_flush or time.perf_counter() - last_flush > 0.5:
+                    on_items(batch_subsets, batch)
+                    batch, batch_subsets = [], []
+                    next_flush, last_flush = found + LATER_BATCH, time.perf_counter()
             if found % 64 == 0:
                 if cancelled is not None and cancelled():
                     raise OperationCancelled("The scan was cancelled.")
                 if progress is not None:
                     progress(found, total, folder)
+    if on_items is not None and (batch or batch_subsets):
+        on_items(batch_subsets, batch)
     if progress is not None:
         progress(found, total, "")
     ws.scan_seconds = time.perf_counter() - started

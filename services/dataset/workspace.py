@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,9 @@ PROBLEM_LABELS = {
 # Names used by the filter language: problem:no_caption, problem:duplicate, ...
 PROBLEM_NAMES = {p.name.lower(): p for p in PROBLEM_ORDER}
 CAPTION_PROBLEMS = Problem.NO_CAPTION | Problem.EMPTY_CAPTION | Problem.CAPTION_UNDECODABLE
+_KEEP_ON_UPDATE = ~int(CAPTION_PROBLEMS | Problem.TOO_SMALL)
+_NO_CAPTION, _EMPTY_CAPTION = int(Problem.NO_CAPTION), int(Problem.EMPTY_CAPTION)
+_CAPTION_UNDECODABLE, _TOO_SMALL = int(Problem.CAPTION_UNDECODABLE), int(Problem.TOO_SMALL)
 
 
 @dataclass(slots=True, eq=False)
@@ -77,9 +81,10 @@ class ImageItem:
     problems: Problem = Problem.NONE
     error: str = ""  # why the image is unreadable or corrupt
     content_hash: str = ""  # filled by the duplicate pass / health report
-    _tags: tuple[str, ...] | None = field(default=None, repr=False)
-    _tag_set: frozenset[str] | None = field(default=None, repr=False)
-    _tags_of: str | None = field(default=None, repr=False)
+    # (caption text, separator, tags, normalised tag set or None), replaced as a whole: a worker may
+    # fill it while the GUI thread reads it, and a stale entry is recognised by its text.
+    _tag_cache: tuple | None = field(default=None, repr=False)
+    _name_key: tuple | None = field(default=None, repr=False)  # natural sort key, computed once
 
     @property
     def path(self) -> Path:
@@ -142,6 +147,26 @@ class ScanMessage:
 
     path: str
     message: str
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """``img2`` before ``img10``; case-insensitive."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name))
+
+
+def name_key(item: ImageItem) -> tuple:
+    if item._name_key is None:
+        item._name_key = natural_key(item.name)
+    return item._name_key
+
+
+def normalise_tag(tag: str) -> str:
+    """A tag as the filter compares it: lower case, "_" as " ", runs of spaces as one."""
+    low = tag.replace("_", " ").lower()
+    return " ".join(low.split()) if "  " in low or "\t" in low else low.strip()
 
 
 def split_tags(text: str, separator: str = ", ") -> list[str]:
@@ -217,23 +242,34 @@ class Workspace:
     def tags(self, key_or_item: str | ImageItem) -> tuple[str, ...]:
         """The caption's tags (cached per caption text)."""
         item = key_or_item if isinstance(key_or_item, ImageItem) else self._items[key_or_item]
-        text = item.caption.text
-        if item._tags_of is not text:
-            item._tags = tuple(split_tags(text, self.tag_separator))
-            item._tag_set = None
-            item._tags_of = text
-        return item._tags  # type: ignore[return-value]
+        return self._tag_entry(item)[2]
 
     def tag_set(self, key_or_item: str | ImageItem) -> frozenset[str]:
         """The caption's tags normalised for matching: lower case, "_" as " ", spaces collapsed."""
         item = key_or_item if isinstance(key_or_item, ImageItem) else self._items[key_or_item]
-        tags = self.tags(item)
-        if item._tag_set is None:
-            item._tag_set = frozenset(" ".join(t.replace("_", " ").lower().split()) for t in tags)
-        return item._tag_set
+        entry = self._tag_entry(item)
+        if entry[3] is None:
+            entry = (*entry[:3], frozenset(map(normalise_tag, entry[2])))
+            item._tag_cache = entry
+        return entry[3]
+
+    def _tag_entry(self, item: ImageItem) -> tuple:
+        text, separator = item.caption.text, self.tag_separator
+        entry = item._tag_cache
+        if entry is None or entry[0] is not text or entry[1] != separator:
+            entry = (text, separator, tuple(split_tags(text, separator)), None)
+            item._tag_cache = entry
+        return entry
 
     def split_tags(self, text: str) -> list[str]:
         return split_tags(text, self.tag_separator)
+
+    def warm_caches(self, items: Iterable[ImageItem] | None = None) -> None:
+        """Compute the tag sets and sort keys now (the Dataset dock does it in a worker after a scan), so the first
+        filter or sort on the GUI thread costs nothing extra."""
+        for item in items if items is not None else self._items.values():
+            self.tag_set(item)
+            name_key(item)
 
     def join_tags(self, tags: Iterable[str]) -> str:
         return join_tags(tags, self.tag_separator)
@@ -253,6 +289,12 @@ class Workspace:
         self.subsets[item.subset].keys.append(item.key)
         self.update_problems(item)
 
+    def adopt_item(self, item: ImageItem) -> None:
+        """Add an item whose problems are already worked out (one handed over by the scan)."""
+        if item.key not in self._items:
+            self._items[item.key] = item
+            self.subsets[item.subset].keys.append(item.key)
+
     def remove_item(self, key: str) -> ImageItem | None:
         item = self._items.pop(key, None)
         if item is not None:
@@ -268,18 +310,19 @@ class Workspace:
 
     def update_problems(self, item: ImageItem) -> Problem:
         """Recompute the problems that follow from the caption and size (others are kept)."""
-        problems = item.problems & ~(CAPTION_PROBLEMS | Problem.TOO_SMALL)
+        # Plain int arithmetic: IntFlag operators are slow, and this runs for every scanned image.
+        problems = int(item.problems) & _KEEP_ON_UPDATE
         cap = item.caption
         if cap.undecodable:
-            problems |= Problem.CAPTION_UNDECODABLE
-        elif not cap.exists:
-            problems |= Problem.NO_CAPTION
+            problems |= _CAPTION_UNDECODABLE
+        elif cap.snapshot is None:
+            problems |= _NO_CAPTION
         elif not cap.text.strip():
-            problems |= Problem.EMPTY_CAPTION
+            problems |= _EMPTY_CAPTION
         if item.width and item.height and min(item.width, item.height) < self.small_side:
-            problems |= Problem.TOO_SMALL
-        item.problems = problems
-        return problems
+            problems |= _TOO_SMALL
+        item.problems = Problem(problems)
+        return item.problems
 
     def set_caption(self, key: str, caption: CaptionFile) -> ImageItem:
         """Record a caption as it now is on disk (after a write or an external change)."""
@@ -314,9 +357,7 @@ class Workspace:
         if separator not in TAG_SEPARATORS:
             raise UserInputError(f"{separator!r} is not a supported tag separator.",
                                  "Choose comma, comma and space, or new line.")
-        self.tag_separator = separator
-        for item in self._items.values():
-            item._tags_of = None
+        self.tag_separator = separator  # cached tags carry their separator: they are made again
 
     def set_small_side(self, pixels: int) -> None:
         self.small_side = max(0, int(pixels))

@@ -44,6 +44,8 @@ class Session(QObject):
     # Images appeared in or vanished from the open workspace (keys), e.g. added by another program.
     items_added = Signal(list)
     items_removed = Signal(list)
+    # The open workspace's subsets changed in place (a folder appeared, the regularisation flag).
+    subsets_changed = Signal()
     # Requests to the dataset grid from other panels: select and show these keys; apply this filter.
     select_keys_requested = Signal(list)
     filter_requested = Signal(str)

@@ -60,4 +60,4 @@ def test_broken_or_future_file_is_kept_aside_not_lost(tmp_path):
 
 def test_to_dict_has_every_section():
     data = to_dict(Settings())
-    assert set(data) == {"schema_version", "appearance", "workspace", "captioning", "backend", "hardware"}
+    assert set(data) == {"schema_version", "appearance", "workspace", "dataset", "captioning", "backend", "hardware"}

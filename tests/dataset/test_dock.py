@@ -222,3 +222,119 @@ def test_caption_extension_per_workspace(qtbot, dock, session, folder):
     assert session.workspace.caption_extension == ".caption"
     assert session.workspace.item(key).caption_text == "from .caption"
     assert session.settings.dataset.caption_extensions[0] == f".caption\t{folder}"
+
+
+def test_visible_rows_match_what_is_on_screen(qtbot, dock, session, tmp_path):
+    from PySide6.QtCore import QPoint
+
+    for i in range(60):
+        write_jpeg(tmp_path / "many" / f"m{i:02d}.jpg", (64, 64), seed=i)
+    open_folder(qtbot, session, tmp_path / "many")
+    grid = dock.grid
+    bar = grid.verticalScrollBar()
+    for value in (0, 1, 7, bar.maximum() // 3, bar.maximum() // 2 + 3, bar.maximum()):
+        bar.setValue(value)
+        seen = set()
+        rect = grid.viewport().rect()
+        for x in range(0, rect.width(), 6):
+            for y in range(0, rect.height(), 6):
+                index = grid.indexAt(QPoint(x, y))
+                if index.isValid():
+                    seen.add(index.row())
+        first, last = grid.visible_rows()
+        assert seen and first <= min(seen) and max(seen) <= last, (value, first, last, min(seen), max(seen))
+        assert last - first + 1 <= len(seen) + 2 * grid.columns()  # never far more than the screen
+
+
+def test_add_folder_makes_one_workspace_of_several(qtbot, dock, session, folder, tmp_path):
+    open_folder(qtbot, session, folder / "plain")
+    other = tmp_path / "more" / "3_extra"
+    write_jpeg(other / "e.jpg", (512, 512))
+    with qtbot.waitSignal(session.workspace_changed, timeout=20_000):
+        session.open_folders([str(other)], add=True)
+    ws = session.workspace
+    assert [str(r) for r in ws.roots] == [str(folder / "plain"), str(other)]
+    assert len(ws) == 5 and ws.subsets[str(other)].repeats == 3
+
+
+def test_regularisation_flag_toggled_in_the_subset_panel(qtbot, dock, session, folder):
+    from PySide6.QtCore import Qt as _Qt
+
+    ws = open_folder(qtbot, session, folder)
+    row = next(dock.subsets.topLevelItem(i) for i in range(dock.subsets.topLevelItemCount())
+               if dock.subsets.topLevelItem(i).text(0) == "plain")
+    with qtbot.waitSignal(session.subsets_changed):
+        row.setCheckState(4, _Qt.CheckState.Checked)
+    assert ws.subsets[str(folder / "plain")].is_reg
+    assert str(folder / "plain") in session.settings.dataset.reg_folders
+    assert ws.totals().reg_images == 4
+
+
+def test_delete_sends_the_selection_to_the_trash_after_asking(qtbot, dock, session, folder, private_trash,
+                                                              monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    ws = open_folder(qtbot, session, folder)
+    key = str(folder / "10_ohwx cat" / "cat3.jpg")
+    with qtbot.waitSignal(session.selection_changed):
+        dock.grid.select_keys([key])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    dock.trash_selected()
+    assert os.path.exists(key)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(session.items_removed, timeout=10_000) as blocker:
+        dock.trash_selected()
+    assert blocker.args[0] == [key] and key not in ws
+    assert not os.path.exists(key) and not (folder / "10_ohwx cat" / "cat3.txt").exists()
+    assert (private_trash / "files" / "cat3.jpg").exists() and (private_trash / "files" / "cat3.txt").exists()
+
+
+def test_grid_shows_images_while_the_scan_still_reads(qtbot, dock, session, tmp_path):
+    for i in range(150):
+        write_jpeg(tmp_path / "big" / f"b{i:03d}.jpg", (32, 32), seed=i)
+    rows_before_ready = []
+    dock.model.rowsInserted.connect(lambda *_: rows_before_ready.append(
+        (session.workspace is None, dock.model.rowCount())))
+    with qtbot.waitSignal(session.workspace_changed, timeout=20_000):
+        session.open_folders([str(tmp_path / "big")])
+    early = [n for not_ready, n in rows_before_ready if not_ready]
+    assert early and early[0] <= 64  # the first screenful came before the rest was read
+    assert dock.model.rowCount() == 150 and len(set(dock.model.keys())) == 150
+    assert session.current_key == dock.model.key_at(0)
+
+
+def test_folder_tools_apply_and_undo_through_the_undo_stack(qtbot, dock, session, folder, private_trash):
+    ws = open_folder(qtbot, session, folder)
+    dock.folder_tools()
+    tools = dock._tools_dialog
+    tools.make_source.setText(str(folder / "plain"))
+    tools.make_target.setText(str(folder))
+    tools.make_name.setText("dogs")
+    tools.make_repeats.setValue(4)
+    runner = tools.current_runner()
+    qtbot.waitUntil(lambda: runner.plan is not None and "4_dogs" in runner.plan.title, timeout=10_000)
+    assert "copy plain/dog0.jpg → 4_dogs/dog0.jpg" in runner.preview.toPlainText()
+    with qtbot.waitSignal(session.workspace_changed, timeout=20_000):  # applied, then the dataset is re-read
+        tools.apply_button.click()
+    assert (folder / "4_dogs" / "dog0.jpg").exists() and (folder / "plain" / "dog0.jpg").exists()
+    assert session.undo_stack.count() == 1 and "4_dogs" in session.undo_stack.undoText()
+    assert str(folder / "4_dogs") in session.workspace.subsets and ws is not session.workspace
+    session.undo_stack.undo()
+    assert not (folder / "4_dogs").exists()  # the copies went to the trash, the folder we made is gone
+    assert (private_trash / "files" / "dog0.jpg").exists()
+    tools.close()
+
+
+def test_health_dialog_links_findings_to_images(qtbot, dock, session, folder):
+    open_folder(qtbot, session, folder)
+    dock.health_report()
+    dialog = dock._health_dialog
+    dialog.run()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=60_000)
+    corrupt = next(dialog.findings.topLevelItem(i) for i in range(dialog.findings.topLevelItemCount())
+                   if "corrupt" in dialog.findings.topLevelItem(i).text(0))
+    with qtbot.waitSignal(session.selection_changed) as blocker:
+        dialog._clicked(corrupt)
+    assert [os.path.basename(k) for k in blocker.args[0]] == ["broken.jpg"]
+    assert session.workspace.item(blocker.args[0][0]).problems & Problem.CORRUPT
+    dialog.close()

@@ -52,7 +52,7 @@ def test_model_roles_and_updates(qtbot, ws):
     assert blocker.args[0].row() == index.row()
     assert model.data(index, DatasetListModel.SnippetRole) == "new caption"
     # removal of scattered rows and appending keep the key -> row map right
-    keys = model.keys()
+    keys = list(model.keys())
     model.remove_keys([keys[1], keys[2], keys[7]])
     assert model.keys() == [k for k in keys if k not in (keys[1], keys[2], keys[7])]
     assert all(model.row_of(k) == i for i, k in enumerate(model.keys()))

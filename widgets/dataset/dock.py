@@ -1,24 +1,25 @@
 """The Dataset dock: open folders, see and filter the images, find problems, fix Kohya folders.
 
-It scans in a background Task, shows the workspace in a GridView over a DatasetListModel, keeps
-the Session informed (workspace, selection, current image, filtered keys) and follows the
-Session's requests (open folders, select keys, apply a filter, captions changed).
+It scans in a background Task (showing what is read as it goes), shows the workspace in a
+GridView over a DatasetListModel, keeps the Session informed (workspace, selection, current
+image, filtered keys) and follows the Session's requests (open folders, select keys, apply a
+filter, captions changed). The Dataset menu's commands live in widgets.dataset.dock_commands.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSlider,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -33,16 +34,15 @@ from services.dataset.qt.watcher import WorkspaceWatcher
 from services.dataset.scanner import ScanOptions, scan_folders
 from services.dataset.thumbnails import ThumbnailCache
 from services.dataset.workspace import Problem
-from services.errors import LoraStudioError, UserInputError
-from widgets.dataset.filter_bar import FilterBar
-from widgets.dataset.grid_view import BOX_STEP, MAX_BOX, MIN_BOX, GridView, clamp_box
-from widgets.dataset.subset_panel import SubsetPanel
+from services.errors import UserInputError
+from widgets.dataset.dock_commands import DatasetCommands
+from widgets.dataset.sizes import clamp_box
 from widgets.empty_state import EmptyState
 
 log = logging.getLogger(__name__)
 
 
-class DatasetDock(QWidget):
+class DatasetDock(DatasetCommands, QWidget):
     def __init__(self, session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("dataset-dock")
@@ -54,7 +54,10 @@ class DatasetDock(QWidget):
         self._tasks: list[Task] = []
         self._query = ""
         self._select_after_scan: list[str] | None = None
+        self._partial_ws = None  # the part of a running scan shown meanwhile
         self._pending_keep_view = False
+        self._painted = False
+        self._roots_after_paint: list[str] | None = None
         settings = session.settings
         box = clamp_box(settings.appearance.thumbnail_size)
         self.loader = ThumbnailLoader(ThumbnailCache(session.dirs.cache / "thumbnails"), box, parent=self)
@@ -62,7 +65,9 @@ class DatasetDock(QWidget):
         self.model.loader = self.loader
         self._sort = settings.dataset.sort if settings.dataset.sort else "folder"
         self._descending = settings.dataset.sort_descending
-        self._build(box)
+        self._box = box
+        self.page = None  # built when a folder is first opened (see _ensure_page)
+        self._build_shell()
         self.watcher = WorkspaceWatcher(self, interval_s=settings.dataset.watch_interval_s)
         self.live = LiveUpdates(session, self.watcher, self._scan_options, self)
         self.live.applied.connect(self._live_applied)
@@ -74,7 +79,7 @@ class DatasetDock(QWidget):
             (session.files_dropped, self.open_files),
             (session.captions_changed, self._captions_changed),
             (session.select_keys_requested, self.select_keys),
-            (session.filter_requested, self.filter_bar.set_text),
+            (session.filter_requested, self.set_filter_text),
         ]
         for signal, slot in self._session_links:
             signal.connect(slot)
@@ -84,7 +89,7 @@ class DatasetDock(QWidget):
         return QSize(560, 720)
 
     # --- construction ---------------------------------------------------------------------
-    def _build(self, box: int) -> None:
+    def _build_shell(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.setSpacing(4)
@@ -96,53 +101,6 @@ class DatasetDock(QWidget):
             "like 10_name become subsets with their repeats. Help > Open demo dataset shows a sample.",
             actions=[("Open folder…", self.open_folder_dialog)])
         self.stack.addWidget(self.empty)
-
-        page = QWidget(self)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        self.filter_bar = FilterBar(page, self._sort, self._descending)
-        self.filter_bar.query_changed.connect(self._query_changed)
-        self.filter_bar.sort_changed.connect(self._sort_changed)
-        layout.addWidget(self.filter_bar)
-        self.notice = QLabel(page)
-        self.notice.setObjectName("dataset-notice")
-        self.notice.setProperty("role", "warning")
-        self.notice.setWordWrap(True)
-        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notice.hide()
-        layout.addWidget(self.notice)
-        self.subsets = SubsetPanel(page)
-        self.subsets.subset_activated.connect(self._show_subset)
-        self.subsets.reg_toggled.connect(self._reg_toggled)
-        layout.addWidget(self.subsets)
-        self.grid = GridView(page, box)
-        self.grid.setModel(self.model)
-        self.grid.set_loader(self.loader)
-        self.grid.box_changed.connect(self._box_changed)
-        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.grid.customContextMenuRequested.connect(self._context_menu)
-        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._selection_timer.start())
-        self.grid.selectionModel().currentChanged.connect(self._current_changed)
-        layout.addWidget(self.grid, 1)
-        bottom = QHBoxLayout()
-        bottom.setSpacing(6)
-        self.counts = QLabel(page)
-        self.counts.setObjectName("dataset-counts")
-        self.counts.setProperty("role", "muted")
-        bottom.addWidget(self.counts, 1)
-        self.slider = QSlider(Qt.Orientation.Horizontal, page)
-        self.slider.setObjectName("dataset-thumb-size")
-        self.slider.setRange(MIN_BOX // BOX_STEP, MAX_BOX // BOX_STEP)
-        self.slider.setValue(box // BOX_STEP)
-        self.slider.setFixedWidth(110)
-        self.slider.setToolTip("Thumbnail size (Ctrl+wheel over the grid)")
-        self.slider.valueChanged.connect(lambda v: self.grid.set_box(v * BOX_STEP))
-        bottom.addWidget(self.slider)
-        layout.addLayout(bottom)
-        self.stack.addWidget(page)
-        self.page = page
-
         self.progress_row = QWidget(self)
         row = QHBoxLayout(self.progress_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -158,11 +116,62 @@ class DatasetDock(QWidget):
         row.addWidget(self.cancel_button)
         self.progress_row.hide()
         outer.addWidget(self.progress_row)
-
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(0)
         self._selection_timer.timeout.connect(self._publish_selection)
+
+    def _ensure_page(self):
+        """The grid page, built on first need (window start-up stays cheap)."""
+        if self.page is None:
+            from widgets.dataset.page import DatasetPage
+
+            page = DatasetPage(self.model, self.loader, self._box, self._sort, self._descending, self)
+            page.filter_bar.query_changed.connect(self._query_changed)
+            page.filter_bar.sort_changed.connect(self._sort_changed)
+            page.subsets.subset_activated.connect(self._show_subset)
+            page.subsets.reg_toggled.connect(self._reg_toggled)
+            page.grid.box_changed.connect(self._box_changed)
+            page.grid.customContextMenuRequested.connect(self._context_menu)
+            page.trash_shortcut.activated.connect(self.trash_selected)
+            page.grid.selectionModel().selectionChanged.connect(lambda *_: self._selection_timer.start())
+            page.grid.selectionModel().currentChanged.connect(self._current_changed)
+            self.stack.addWidget(page)
+            self.page = page
+        return self.page
+
+    # The page's parts, for the rest of this class and for tests (building the page if needed).
+    @property
+    def grid(self):
+        return self._ensure_page().grid
+
+    @property
+    def filter_bar(self):
+        return self._ensure_page().filter_bar
+
+    @property
+    def subsets(self):
+        return self._ensure_page().subsets
+
+    @property
+    def counts(self):
+        return self._ensure_page().counts
+
+    @property
+    def slider(self):
+        return self._ensure_page().slider
+
+    @property
+    def notice(self):
+        return self._ensure_page().notice
+
+    def set_filter_text(self, text: str) -> None:
+        self.filter_bar.set_text(text)
+
+    def _run_task(self, task: Task) -> None:
+        self._tasks.append(task)
+        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
+        task.start()
 
     # --- opening ----------------------------------------------------------------------------
     def open_folder_dialog(self) -> None:
@@ -176,7 +185,25 @@ class DatasetDock(QWidget):
         roots = folders
         if add and self.ws is not None:
             roots = list(dict.fromkeys([*(str(r) for r in self.ws.roots), *folders]))
-        self._start_scan(roots)
+        # At start-up (the last folders reopened) the window is painted first: the scan's threads
+        # would otherwise compete with building and showing it. Later, from the event loop.
+        if not self._painted and not (self.window().isVisible() and not self.isVisible()):
+            self._roots_after_paint = roots
+            QTimer.singleShot(1000, self, self._start_after_paint)  # in case the dock is never painted
+        else:
+            QTimer.singleShot(0, self, lambda r=roots: self._start_scan(r))
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self, self._start_after_paint)
+
+    def _start_after_paint(self) -> None:
+        self._painted = True
+        roots, self._roots_after_paint = self._roots_after_paint, None
+        if roots is not None:
+            self._start_scan(roots)
 
     def add_folders(self, folders: list[str]) -> None:
         self.open_folders(folders, add=True)
@@ -217,11 +244,16 @@ class DatasetDock(QWidget):
         if chosen:
             options.caption_extension = chosen
 
+        progressive = not keep_view
+
         def scan(report, cancelled):
-            return scan_folders(roots, options, progress=report, cancelled=cancelled, guess_extension=not chosen)
+            publish = (lambda subsets, items: task.publish((subsets, items))) if progressive else None
+            return scan_folders(roots, options, progress=report, cancelled=cancelled, guess_extension=not chosen,
+                                on_items=publish)
 
         task = Task(scan, "dataset-scan", self)
         task.progress.connect(self._scan_progress)
+        task.partial.connect(lambda payload, t=task, r=roots: self._scan_partial(t, r, payload))
         task.succeeded.connect(lambda ws, kv=keep_view: self._scan_done(ws, keep_view=kv))
         task.failed.connect(self._scan_failed)
         task.cancelled.connect(self._scan_cancelled)
@@ -240,40 +272,125 @@ class DatasetDock(QWidget):
             self.progress.setValue(done)
         self.progress_label.setText(f"Reading {done:,} of {total:,} images…" if total else "Reading folders…")
 
+    def _scan_partial(self, task: Task, roots: list[str], payload) -> None:
+        """Show what the scan has read so far: the grid is usable (and makes thumbnails) at once."""
+        if task is not self.scan_task or task.is_cancelled():
+            return
+        subsets, items = payload
+        if self._partial_ws is None:
+            from services.dataset.workspace import Workspace
+
+            opts = self._scan_options()
+            # (the extension may still be guessed by the scan; the partial view only shows captions)
+            self._partial_ws = Workspace(roots, tag_separator=opts.tag_separator, small_side=opts.small_side)
+            self.loader.clear()
+            self._partial_pending: list[str] = []
+            self._partial_shown_at = 0.0
+            self.grid.prefetch = False  # while the scan reads, thumbnails only for what is on screen
+            self.model.set_workspace(self._partial_ws, [])
+            self.stack.setCurrentWidget(self._ensure_page())
+            self.subsets.show_workspace(None)
+        partial = self._partial_ws
+        for subset in subsets:
+            partial.add_subset(subset)
+        predicate = self._predicate()
+        for item in items:
+            partial.adopt_item(item)
+            if predicate is None or predicate(partial, item):
+                self._partial_pending.append(item.key)
+        # Rows are added at most about once a second: each addition makes the view lay out all its
+        # rows again, and that work (on this thread, holding the GIL) would slow the scan itself.
+        now = time.monotonic()
+        if self._partial_pending and (self.model.rowCount() == 0 or now - self._partial_shown_at > 1.0):
+            self.model.append_keys(self._partial_pending)
+            self._partial_pending = []
+            self._partial_shown_at = now
+            if not self.grid.currentIndex().isValid() and self.model.rowCount():
+                self.grid.setCurrentIndex(self.model.index(0, 0))
+            self.loader.warm_up()  # Pillow is imported for the first thumbnails now, not during the walk
+        self.counts.setText(f"Reading… {len(partial):,} images so far")
+
+    def _predicate(self):
+        if not self._query:
+            return None
+        try:
+            return compile_query(self._query)
+        except UserInputError:
+            return None
+
     def _scan_done(self, ws, *, keep_view: bool = False) -> None:
         self.progress_row.hide()
+        self.grid.prefetch = True
+        self.grid.schedule_requests()
         previous_selection = self.session.selected_keys if keep_view else []
         previous_current = self.session.current_key if keep_view else None
+        partial, self._partial_ws = self._partial_ws, None
         self.ws = ws
-        self.loader.clear() if not keep_view else None
         keys = self._visible_keys(ws)
-        self.model.set_workspace(ws, keys)
-        self.stack.setCurrentWidget(self.page)
+        shown = self.model.keys()
+        if partial is not None and keys[:len(shown)] == shown:
+            # the rows already on screen stay as they are (no reset, no jump): only the rest is added
+            self.model.swap_workspace(ws)
+            self.model.append_keys(keys[len(shown):])
+        else:
+            if not keep_view and partial is None:
+                self.loader.clear()
+            self.model.set_workspace(ws, keys)
+        self.stack.setCurrentWidget(self._ensure_page())
         self.subsets.show_workspace(ws)
         self.session.set_workspace(ws)
         self.session.set_filtered_keys(keys)
-        self._show_messages()
+        self.page.show_messages(ws)
         self._update_counts()
         self.watcher.watch(sorted(ws.folders))
         self.live.start_duplicate_pass()
+        self._prune_thumbnail_cache_once()
         wanted = getattr(self, "_select_after_scan", None)
         self._select_after_scan = None
         if wanted:
             self.grid.select_keys(wanted)
         elif previous_selection or previous_current:
             self.grid.select_keys(previous_selection or [previous_current])
-        elif keys:
+        elif keys and not self.grid.currentIndex().isValid():
             self.grid.setCurrentIndex(self.model.index(0, 0))
+        # what was selected while the scan ran is told now that the workspace exists for everyone
+        self._publish_selection()
+        self._current_changed(self.grid.currentIndex(), None)
         self.session.show_status(
             f"{len(ws):,} images in {len(ws.subsets)} folders read in {ws.scan_seconds:.2f} s"
             + (f"; captions: {ws.caption_extension}" if len(ws) else ""))
 
+    def _prune_thumbnail_cache_once(self) -> None:
+        """Keep the disk cache within its budget (settings: dataset.thumbnail_cache_mb), once per run."""
+        if getattr(self, "_pruned", False) or self.loader.cache is None:
+            return
+        self._pruned = True
+        cache, budget = self.loader.cache, self.session.settings.dataset.thumbnail_cache_mb * 1024 * 1024
+        self._run_task(Task(lambda _r, _c: cache.prune(budget), "thumbnail-prune", self))
+
+    def _drop_partial(self) -> None:
+        """A scan that showed part of its result did not finish: show the previous workspace again."""
+        if self.page is not None:
+            self.grid.prefetch = True
+        if self._partial_ws is None:
+            return
+        self._partial_ws = None
+        if self.ws is not None:
+            self.model.set_workspace(self.ws, self._visible_keys(self.ws))
+            self.subsets.show_workspace(self.ws)
+            self._update_counts()
+        else:
+            self.model.set_workspace(None)
+            self.stack.setCurrentWidget(self.empty)
+
     def _scan_failed(self, error) -> None:
         self.progress_row.hide()
+        self._drop_partial()
         self.session.report_error(error)
 
     def _scan_cancelled(self) -> None:
         self.progress_row.hide()
+        self._drop_partial()
         if self._pending_roots is None:
             self.session.show_status("Scan cancelled")
 
@@ -300,12 +417,7 @@ class DatasetDock(QWidget):
     # --- filter and sort --------------------------------------------------------------------
     def _visible_keys(self, ws) -> list[str]:
         keys = ws.keys()
-        predicate = None
-        if self._query:
-            try:
-                predicate = compile_query(self._query)
-            except UserInputError:
-                predicate = None
+        predicate = self._predicate()
         if predicate is not None:
             keys = [k for k in keys if predicate(ws, ws.item(k))]
         if self._sort != "folder":
@@ -323,6 +435,8 @@ class DatasetDock(QWidget):
         self.model.set_keys(keys)
         self.session.set_filtered_keys(keys)
         shown = [k for k in selected if self.model.row_of(k) >= 0]
+        if not shown and current is not None and self.model.row_of(current) >= 0:
+            shown = [current]  # the image in the preview is selected again when it is shown again
         if shown:
             self.grid.select_keys(shown)
             if current in shown:
@@ -359,41 +473,29 @@ class DatasetDock(QWidget):
         self.grid.setFocus()
 
     def _update_counts(self) -> None:
-        if self.ws is None:
-            self.counts.setText("")
-            return
-        totals = self.ws.totals()
-        shown = self.model.rowCount()
-        text = f"{shown:,} of {totals.images:,} shown" if shown != totals.images else f"{totals.images:,} images"
-        text += f" · {totals.subsets} folders · images × repeats {totals.weighted:,}"
-        if totals.reg_images:
-            text += f" · reg {totals.reg_images:,}"
-        problems = sum(1 for it in self.ws if it.problems != Problem.NONE)
-        if problems:
-            text += f" · {problems:,} with problems"
-        self.counts.setText(text)
-
-    def _show_messages(self) -> None:
-        if self.ws is None or not self.ws.messages:
-            self.notice.hide()
-            return
-        messages = self.ws.messages
-        head = f"{len(messages)} folder{'s' if len(messages) != 1 else ''} could not be read fully:"
-        detail = "\n".join(f"{m.path}: {m.message}" for m in messages[:50])
-        self.notice.setText(f"{head} {messages[0].path} — {messages[0].message}"
-                            + (f" (and {len(messages) - 1} more; hover for all)" if len(messages) > 1 else ""))
-        self.notice.setToolTip(detail)
-        self.notice.show()
+        if self.page is not None:
+            self.page.show_counts(self.ws, self.model.rowCount())
 
     # --- selection ----------------------------------------------------------------------------
     def _grid_selection(self) -> list[str]:
-        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
-        return [self.model.key_at(r) for r in rows]
+        if self.page is None:
+            return []
+        # From the selection's ranges, not one QModelIndex per row: Ctrl+A on 10,000 rows stays cheap.
+        rows: list[int] = []
+        for rng in self.grid.selectionModel().selection():
+            rows.extend(range(rng.top(), rng.bottom() + 1))
+        rows.sort()
+        keys = self.model.keys()
+        return [keys[r] for r in rows if r < len(keys)]
 
     def _publish_selection(self) -> None:
+        if self._partial_ws is not None:
+            return  # told when the scan is complete
         self.session.set_selection(self._grid_selection())
 
     def _current_changed(self, current, _previous) -> None:
+        if self._partial_ws is not None:
+            return  # told when the scan is complete (the workspace does not exist for others yet)
         key = self.model.key_at(current.row()) if current.isValid() else None
         self.session.set_current_image(key)
 
@@ -410,12 +512,7 @@ class DatasetDock(QWidget):
             self.model.remove_keys(removed)
             self.loader.forget(removed)
         if added:
-            predicate = None
-            if self._query:
-                try:
-                    predicate = compile_query(self._query)
-                except UserInputError:
-                    predicate = None
+            predicate = self._predicate()
             ws = self.ws
             self.model.append_keys([k for k in added if predicate is None or predicate(ws, ws.item(k))])
         if changed:
@@ -425,7 +522,7 @@ class DatasetDock(QWidget):
         if added or removed:
             self.session.set_filtered_keys(self.model.keys())
             self.subsets.show_workspace(self.ws)
-            self.session.workspace_changed.emit(self.ws)
+            self.session.subsets_changed.emit()
         self._update_counts()
         n = len(added) + len(removed) + len(changed)
         if n:
@@ -445,10 +542,7 @@ class DatasetDock(QWidget):
         self.model.refresh_keys([key])
 
     def _box_changed(self, box: int) -> None:
-        if self.slider.value() != box // BOX_STEP:
-            self.slider.blockSignals(True)
-            self.slider.setValue(box // BOX_STEP)
-            self.slider.blockSignals(False)
+        self._box = box
         self.session.settings.appearance.thumbnail_size = box
         self._save_settings_later()
 
@@ -462,9 +556,10 @@ class DatasetDock(QWidget):
                 name.remove(subset_id)
         (ds.reg_folders if is_reg else ds.not_reg_folders).append(subset_id)
         self.session.save_settings()
-        self.subsets.show_workspace(self.ws)
+        # rebuilt after this signal returns: the row that emitted it must not be deleted under it
+        QTimer.singleShot(0, lambda: self.ws is not None and self.subsets.show_workspace(self.ws))
         self._update_counts()
-        self.session.workspace_changed.emit(self.ws)
+        self.session.subsets_changed.emit()
 
     def _save_settings_later(self) -> None:
         if not hasattr(self, "_settings_timer"):
@@ -473,190 +568,6 @@ class DatasetDock(QWidget):
             self._settings_timer.setInterval(800)
             self._settings_timer.timeout.connect(self.session.save_settings)
         self._settings_timer.start()
-
-    # --- per-workspace caption extension ----------------------------------------------------
-    def _stored_extension(self, roots: list[str]) -> str:
-        for entry in self.session.settings.dataset.caption_extensions:
-            ext, _, root = entry.partition("\t")
-            if roots and root == roots[0]:
-                return ext
-        return ""
-
-    def set_caption_extension(self, extension: str | None = None) -> None:
-        """Dataset > Caption extension: choose .txt/.caption/.cap or type one; re-reads the captions."""
-        if self.ws is None:
-            self.session.show_status("Open a dataset first.")
-            return
-        if extension is None:
-            from widgets.dataset.caption_settings_dialog import ask_caption_extension
-
-            extension = ask_caption_extension(self, self.ws.caption_extension)
-            if not extension:
-                return
-        from services.dataset.caption_files import normalise_extension
-
-        try:
-            extension = normalise_extension(extension)
-        except LoraStudioError as exc:
-            self.session.report_error(exc)
-            return
-        root = str(self.ws.roots[0]) if self.ws.roots else ""
-        ds = self.session.settings.dataset
-        ds.caption_extensions = [e for e in ds.caption_extensions if e.partition("\t")[2] != root]
-        ds.caption_extensions.insert(0, f"{extension}\t{root}")
-        del ds.caption_extensions[50:]
-        self.session.save_settings()
-        self.refresh()
-
-    def set_tag_separator(self, separator: str | None = None) -> None:
-        if separator is None:
-            from widgets.dataset.caption_settings_dialog import ask_tag_separator
-
-            separator = ask_tag_separator(self, self.session.settings.workspace.tag_separator)
-            if separator is None:
-                return
-        self.session.settings.workspace.tag_separator = separator
-        self.session.save_settings()
-        if self.ws is not None:
-            self.ws.set_tag_separator(separator)
-            self.session.notify_captions_changed(self.ws.keys())
-            self.apply_filter()
-
-    # --- dialogs (Dataset menu) ----------------------------------------------------------------
-    def health_report(self) -> None:
-        if self.ws is None:
-            self.session.show_status("Open a dataset first.")
-            return
-        from widgets.dataset.health_dialog import HealthDialog
-
-        dialog = HealthDialog(self.session, self.ws, self)
-        dialog.show_keys.connect(self.select_keys)
-        dialog.report_ready.connect(self.apply_health)
-        dialog.show()
-        self._health_dialog = dialog
-
-    def apply_health(self, report) -> None:
-        """Show what the health report found as badges in the grid."""
-        ws = self.ws
-        if ws is None:
-            return
-        changed = ws.mark_duplicates(report.duplicate_groups, Problem.DUPLICATE)
-        changed |= ws.mark_duplicates(report.near_duplicate_groups, Problem.NEAR_DUPLICATE)
-        odd = [k for f in report.findings if f.kind == "odd_aspect" for k in f.keys]
-        changed |= ws.set_flag(odd, Problem.ODD_ASPECT)
-        changed |= ws.set_flag(report.corrupt, Problem.CORRUPT)
-        for key, reason in report.corrupt.items():
-            if key in ws:
-                ws.item(key).error = reason
-        for key, digest in report.content_hashes.items():
-            if key in ws:
-                ws.item(key).content_hash = digest
-        self.model.refresh_keys(changed)
-        self._update_counts()
-
-    def folder_tools(self) -> None:
-        if self.ws is None:
-            self.session.show_status("Open a dataset first.")
-            return
-        from widgets.dataset.folder_tools_dialog import FolderToolsDialog
-
-        dialog = FolderToolsDialog(self.session, self.ws, self)
-        dialog.applied.connect(self.refresh)
-        dialog.show()
-        self._tools_dialog = dialog
-
-    def balance_repeats(self) -> None:
-        if self.ws is None:
-            self.session.show_status("Open a dataset first.")
-            return
-        from widgets.dataset.folder_tools_dialog import FolderToolsDialog
-
-        dialog = FolderToolsDialog(self.session, self.ws, self, page="balance")
-        dialog.applied.connect(self.refresh)
-        dialog.show()
-        self._tools_dialog = dialog
-
-    def select_all(self) -> None:
-        self.grid.selectAll()
-
-    def trash_selected(self) -> None:
-        """Send the selected images and their caption files to the system trash (after asking)."""
-        keys = self.session.selected_keys
-        if self.ws is None or not keys:
-            self.session.show_status("Select images first.")
-            return
-        from PySide6.QtWidgets import QMessageBox
-
-        from services.dataset.kohya_tools import trash_images
-
-        names = ", ".join(os.path.basename(k) for k in keys[:5]) + (" …" if len(keys) > 5 else "")
-        answer = QMessageBox.question(
-            self, "Move to trash",
-            f"Move {len(keys)} image{'s' if len(keys) != 1 else ''} and {'their' if len(keys) != 1 else 'its'} "
-            f"caption files to the system trash?\n\n{names}\n\nYou can restore them from the trash.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        extensions = tuple(dict.fromkeys([self.ws.caption_extension, ".txt", ".caption", ".cap"]))
-        folders = sorted({os.path.dirname(k) for k in keys})
-        task = Task(lambda _r, _c: trash_images(list(keys), extensions), "dataset-trash", self)
-
-        def done(result) -> None:
-            trashed, problems = result
-            if problems:
-                self.session.report_error(LoraStudioError(
-                    f"{len(problems)} files could not be moved to the trash.", "\n".join(problems[:10])))
-            self.session.show_status(f"{len(trashed)} files moved to the trash")
-            self.live.rescan(folders)
-
-        task.succeeded.connect(done)
-        task.failed.connect(self.session.report_error)
-        self._tasks.append(task)
-        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
-        task.start()
-
-    def _context_menu(self, pos) -> None:
-        from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices, QGuiApplication
-        from PySide6.QtWidgets import QMenu
-
-        index = self.grid.indexAt(pos)
-        if not index.isValid():
-            return
-        key = self.model.key_at(index.row())
-        menu = QMenu(self)
-        menu.addAction("Open with the default application",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(key)))
-        menu.addAction("Show the folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(key))))
-        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(
-            "\n".join(self.session.selected_keys or [key])))
-        menu.addSeparator()
-        menu.addAction("Move to trash…", self.trash_selected)
-        menu.exec(self.grid.viewport().mapToGlobal(pos))
-
-    def show_problems(self) -> None:
-        self.filter_bar.set_text("problem:any")
-
-    # --- drag and drop -------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dragMoveEvent(self, event) -> None:
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:
-        if event.source() is self.grid:  # our own thumbnails dragged back in
-            return
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        folders = [p for p in paths if os.path.isdir(p)]
-        files = [p for p in paths if os.path.isfile(p)]
-        if folders:
-            add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier) and self.ws is not None
-            self.session.open_folders(folders, add=add)
-        if files:
-            self.open_files(files)
-        event.acceptProposedAction()
 
     # --- lifetime -------------------------------------------------------------------------------
     def shutdown(self) -> None:

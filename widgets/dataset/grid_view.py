@@ -7,20 +7,16 @@ half a screen behind. Everything else is dropped from the loader's queue.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from services.dataset.qt.list_model import DatasetListModel
 from services.dataset.thumbnails import ThumbnailJob
 from services.dataset.workspace import Problem
 from widgets.dataset.grid_delegate import GridDelegate
+from widgets.dataset.sizes import BOX_STEP, clamp_box
 
-MIN_BOX, MAX_BOX, BOX_STEP = 64, 384, 16
-
-
-def clamp_box(box: int) -> int:
-    box = max(MIN_BOX, min(MAX_BOX, int(box)))
-    return box - box % BOX_STEP
+PREFETCH_SCREENS = 2
 
 
 class GridView(QListView):
@@ -37,7 +33,9 @@ class GridView(QListView):
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
         self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        # Layout in batches between event-loop turns: 10,000 or 100,000 rows never stall the GUI.
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(1000)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionRectVisible(True)
         self.setSpacing(2)
@@ -55,6 +53,7 @@ class GridView(QListView):
         self.verticalScrollBar().valueChanged.connect(self.schedule_requests)
         self.verticalScrollBar().setSingleStep(max(16, self._box // 4))
         self.loader = None
+        self.prefetch = True  # off while a scan still reads: its thread needs the CPU more
 
     # --- thumbnails -------------------------------------------------------------------------
     def set_loader(self, loader) -> None:
@@ -72,38 +71,41 @@ class GridView(QListView):
         if not self._request_timer.isActive():
             self._request_timer.start()
 
-    def visible_rows(self) -> tuple[int, int]:
+    def columns(self) -> int:
+        """Cells per grid row (uniform sizes: every row but the last is full)."""
         model = self.model()
-        if model is None or model.rowCount() == 0:
+        n = model.rowCount() if model is not None else 0
+        if n < 2:
+            return 1
+        top = self.rectForIndex(model.index(0, 0)).top()
+        cols = 1
+        while cols < min(n, 512) and self.rectForIndex(model.index(cols, 0)).top() == top:
+            cols += 1
+        return cols
+
+    def visible_rows(self) -> tuple[int, int]:
+        """First and last model rows (inclusive) with any part on screen; (-1, -1) when empty.
+
+        Worked out from the uniform grid geometry, so the gaps between cells (where indexAt finds
+        nothing) never make it guess."""
+        model = self.model()
+        n = model.rowCount() if model is not None else 0
+        if n == 0:
             return -1, -1
-        viewport = self.viewport().rect()
-        first = self.indexAt(QPoint(2, 2))
-        if not first.isValid():  # the top-left corner falls in the spacing between cells
-            first = self.indexAt(QPoint(self.delegate.box // 2, self.delegate.box // 2))
-        first_row = first.row() if first.isValid() else 0
-        last_row = -1
-        for point in (viewport.bottomRight() - QPoint(2, 2), QPoint(2, viewport.bottom() - 2),
-                      QPoint(viewport.center().x(), viewport.bottom() - 2)):
-            idx = self.indexAt(point)
-            if idx.isValid():
-                last_row = max(last_row, idx.row())
-        if last_row < 0:
-            # the bottom of the viewport is past the last row, or between rows: estimate from the layout
-            per_row = max(1, viewport.width() // max(1, self._cell().width()))
-            rows_visible = viewport.height() // max(1, self._cell().height()) + 2
-            last_row = min(model.rowCount() - 1, first_row + per_row * rows_visible)
-        return first_row, max(first_row, last_row)
-
-    def _cell(self) -> QSize:
-        size = self.delegate.sizeHint(self._option(), self.model().index(0, 0))
-        return size + QSize(2 * self.spacing(), 2 * self.spacing())
-
-    def _option(self):
-        from PySide6.QtWidgets import QStyleOptionViewItem
-
-        option = QStyleOptionViewItem()
-        self.initViewItemOption(option)
-        return option
+        first_rect = self.rectForIndex(model.index(0, 0))
+        cols = self.columns()
+        step = self.rectForIndex(model.index(cols, 0)).top() - first_rect.top() if n > cols else 0
+        if step <= 0:
+            return 0, n - 1
+        offset = self.verticalOffset()
+        height = self.viewport().height()
+        first_line = max(0, (offset - first_rect.top()) // step)
+        if (first_line * step + first_rect.top() + first_rect.height()) <= offset:
+            first_line += 1  # only the spacing of that line is on screen
+        last_line = max(first_line, (offset + height - 1 - first_rect.top()) // step)
+        first = min(n - 1, first_line * cols)
+        last = min(n - 1, (last_line + 1) * cols - 1)
+        return first, last
 
     def update_requests(self) -> None:
         model: DatasetListModel = self.model()
@@ -116,8 +118,11 @@ class GridView(QListView):
             return
         count = last - first + 1
         n = model.rowCount()
-        ahead = range(last + 1, min(n, last + 1 + count))
-        behind = range(first - 1, max(-1, first - 1 - count // 2), -1)
+        # "About to be visible": two screens ahead (scrolling on keeps the workers busy) and half a
+        # screen behind. Everything else is dropped from the queue.
+        screens = PREFETCH_SCREENS if self.prefetch else 0
+        ahead = range(last + 1, min(n, last + 1 + screens * count))
+        behind = range(first - 1, max(-1, first - 1 - (count // 2 if self.prefetch else 0)), -1)
         jobs = []
         for row in (*range(first, last + 1), *ahead, *behind):
             item = model.item_at(row)

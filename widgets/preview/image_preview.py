@@ -7,7 +7,7 @@ get one.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPalette, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QGraphicsPixmapItem,
@@ -125,6 +125,12 @@ class ImagePreview(QWidget):
         self.key: str | None = None
         self.decoder = ImageDecoder(self)
         self.decoder.decoded.connect(self._decoded)
+        # Browsing with the arrow keys: the previous picture stays until the next one is decoded
+        # (usually a few ms); only a slow decode clears it and says "Loading…".
+        self._loading_timer = QTimer(self)
+        self._loading_timer.setSingleShot(True)
+        self._loading_timer.setInterval(150)
+        self._loading_timer.timeout.connect(self._show_loading)
         self._stack = QStackedLayout(self)
         self.empty = EmptyState(
             "No image selected",
@@ -199,6 +205,7 @@ class ImagePreview(QWidget):
         item = ws.get(key) if (ws is not None and key is not None) else None
         if item is None:
             self.decoder.cancel()
+            self._loading_timer.stop()
             self.canvas.set_image(None)
             self._stack.setCurrentWidget(self.empty)
             return
@@ -213,18 +220,25 @@ class ImagePreview(QWidget):
             parts.append(f"EXIF orientation {item.orientation} (shown upright)")
         self.info.setText(" · ".join(parts))
         self.info.setToolTip(item.key)
-        self.canvas.set_image(None)
         if not item.readable:
+            self._loading_timer.stop()
+            self.canvas.set_image(None)
             self._show_message(f"This file cannot be shown: it {item.error or 'is not a readable image'}.")
             self.decoder.cancel()
             return
-        self._show_message("Loading…", error=False)
+        self._loading_timer.start()
         self.decoder.load(key, item.key, item.orientation)
+
+    def _show_loading(self) -> None:
+        self.canvas.set_image(None)
+        self._show_message("Loading…", error=False)
 
     def _decoded(self, key: str, image: QImage, error: str) -> None:
         if key != self.key:
             return
+        self._loading_timer.stop()
         if error or image.isNull():
+            self.canvas.set_image(None)
             self._show_message(f"This image cannot be shown: {error or 'it did not decode'}.")
             return
         self.message.hide()

@@ -16,13 +16,27 @@ from services.dataset.workspace import ImageItem, Problem, Workspace
 SNIPPET_CHARS = 90
 
 
+_USER_ROLE = 256
+_DISPLAY, _TOOLTIP, _ACCESSIBLE = 0, 3, 11  # Qt::DisplayRole, ToolTipRole, AccessibleTextRole
+_FLAGS = None
+
+
+def _item_flags():
+    global _FLAGS
+    if _FLAGS is None:
+        _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+    return _FLAGS
+
+
 class DatasetListModel(QAbstractListModel):
-    KeyRole = Qt.ItemDataRole.UserRole + 1
-    ItemRole = Qt.ItemDataRole.UserRole + 2  # the ImageItem
-    SnippetRole = Qt.ItemDataRole.UserRole + 3  # a one-line caption excerpt
-    ProblemsRole = Qt.ItemDataRole.UserRole + 4  # int(Problem flags)
-    ThumbnailRole = Qt.ItemDataRole.UserRole + 5  # QImage or None (not loaded yet)
-    SizeRole = Qt.ItemDataRole.UserRole + 6  # "1024×768"
+    # Roles as plain ints (Qt::UserRole is 256): touching Qt's enums at import costs start-up time,
+    # and comparing ints is what data() does thousands of times.
+    KeyRole = _USER_ROLE + 1
+    ItemRole = _USER_ROLE + 2  # the ImageItem
+    SnippetRole = _USER_ROLE + 3  # a one-line caption excerpt
+    ProblemsRole = _USER_ROLE + 4  # int(Problem flags)
+    ThumbnailRole = _USER_ROLE + 5  # QImage or None (not loaded yet)
+    SizeRole = _USER_ROLE + 6  # "1024×768"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -43,6 +57,11 @@ class DatasetListModel(QAbstractListModel):
         self._row_of = {k: i for i, k in enumerate(self._keys)}
         self.endResetModel()
 
+    def swap_workspace(self, workspace: Workspace) -> None:
+        """Point at ``workspace`` without a reset: it holds the very same items under the same keys
+        (the finished scan replacing the partial one shown while it ran)."""
+        self._ws = workspace
+
     def set_keys(self, keys: list[str]) -> None:
         """Show these keys in this order (after a filter or sort change)."""
         if keys == self._keys:
@@ -53,7 +72,8 @@ class DatasetListModel(QAbstractListModel):
         self.endResetModel()
 
     def keys(self) -> list[str]:
-        return list(self._keys)
+        """The keys in row order (the model's own list: do not modify)."""
+        return self._keys
 
     def key_at(self, row: int) -> str:
         return self._keys[row]
@@ -64,6 +84,14 @@ class DatasetListModel(QAbstractListModel):
     def index_of(self, key: str) -> QModelIndex:
         row = self._row_of.get(key, -1)
         return self.index(row, 0) if row >= 0 else QModelIndex()
+
+    def cell(self, row: int) -> tuple | None:
+        """(thumbnail or None, Problem flags, display name, caption snippet) for painting one cell."""
+        item = self.item_at(row)
+        if item is None:
+            return None
+        image = self.loader.image(item.key) if self.loader is not None else None
+        return image, int(item.problems), display_name(item.name), snippet(item)
 
     def item_at(self, row: int) -> ImageItem | None:
         if self._ws is None or not 0 <= row < len(self._keys):
@@ -119,16 +147,17 @@ class DatasetListModel(QAbstractListModel):
     def flags(self, index):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+        return _item_flags()
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index, role=_DISPLAY):
         if not index.isValid() or self._ws is None or not 0 <= index.row() < len(self._keys):
             return None
         key = self._keys[index.row()]
         item = self._ws.get(key)
         if item is None:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
+        role = int(role)
+        if role == _DISPLAY:
             return display_name(item.name)
         if role == self.KeyRole:
             return key
@@ -142,9 +171,9 @@ class DatasetListModel(QAbstractListModel):
             return item
         if role == self.SizeRole:
             return f"{item.width}×{item.height}" if item.width else ""
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return tooltip(self._ws, item)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _ACCESSIBLE:
             problems = ", ".join(item.problems.labels)
             return f"{item.name}{', ' + problems if problems else ''}"
         return None
