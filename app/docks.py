@@ -23,12 +23,14 @@ CENTRAL = "widgets.preview.image_preview:ImagePreview"
 
 DOCKS: tuple[DockSpec, ...] = (
     DockSpec("dataset", "Dataset", "left", "widgets.dataset.dock:DatasetDock", "Ctrl+1"),
-    DockSpec("captions", "Caption editor", "right", "widgets.placeholders:CaptionPlaceholder", "Ctrl+2"),
+    DockSpec("captions", "Caption editor", "right", "widgets.captions.editor_dock:CaptionEditorDock", "Ctrl+2"),
     DockSpec("parameters", "Parameters", "right", "widgets.parameters.dock:ParametersDock", "Ctrl+3",
              tabify_with="captions"),
     # --- Auto-caption (issue 5)
-    DockSpec("autocaption", "Auto-caption", "right", "widgets.captioning.dock:AutoCaptionDock", "Ctrl+6",
+    DockSpec("autocaption", "Auto-caption", "right", "widgets.captioning.dock:AutoCaptionDock", "Ctrl+7",
              tabify_with="captions"),
     DockSpec("training", "Training monitor", "bottom", "widgets.placeholders:TrainingPlaceholder", "Ctrl+4"),
     DockSpec("gpu", "GPU monitor", "bottom", "widgets.gpu_monitor.dock:GpuMonitorDock", "Ctrl+5"),
+    # Caption (issue 4): every tag of the dataset, below the caption editor.
+    DockSpec("alltags", "All tags", "right", "widgets.captions.all_tags_dock:AllTagsDock", "Ctrl+6"),
 )

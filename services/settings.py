@@ -43,6 +43,7 @@ class WorkspaceSettings:
     caption_extension: str = ".txt"
     tag_separator: str = ", "
     autosave_captions: bool = True
+    caption_keep_tokens: int = 0  # batch operations that reorder keep the first N tags fixed
 
 
 @dataclass

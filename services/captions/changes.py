@@ -71,7 +71,6 @@ def plan(op: Operation, entries: Iterable[Entry], ctx: OpContext, *,
     """Run ``op`` over ``entries`` (no file is touched) and return what would change."""
     result = ChangeSet(op.describe())
     delta: Counter = Counter()
-    fmt = ctx.fmt
     for n, entry in enumerate(entries, 1):
         if n % every == 0:
             if cancelled is not None and cancelled():
@@ -84,11 +83,15 @@ def plan(op: Operation, entries: Iterable[Entry], ctx: OpContext, *,
         if entry.locked:  # its content is unknown (undecodable) or must not change now (conflict)
             result.skipped[entry.key] = entry.locked
             continue
-        new = op.apply(entry.text, ctx)
-        if new is None:
+        done = op.apply_counted(entry.text, ctx)
+        if done is None:
             continue
+        new, before, after = done
         result.changes[entry.key] = (entry.text, new)
-        tag_delta(entry.text, new, fmt, delta)
+        for tag in after - before:
+            delta[tag] += 1
+        for tag in before - after:
+            delta[tag] -= 1
     result.tag_delta = {t: d for t, d in delta.items() if d}
     return result
 

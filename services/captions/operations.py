@@ -41,6 +41,13 @@ class Operation:
     def apply(self, text: str | None, ctx: OpContext) -> str | None:
         raise NotImplementedError
 
+    def apply_counted(self, text: str | None, ctx: OpContext) -> tuple[str, set[str], set[str]] | None:
+        """``apply`` plus the distinct non-empty tags before and after (for the tag statistics)."""
+        new = self.apply(text, ctx)
+        if new is None:
+            return None
+        return new, ctx.fmt.tag_set(text), ctx.fmt.tag_set(new)
+
     def describe(self) -> str:
         return self.title
 
@@ -50,6 +57,11 @@ class TagOperation(Operation):
         raise NotImplementedError
 
     def apply(self, text: str | None, ctx: OpContext) -> str | None:
+        done = self.apply_counted(text, ctx)
+        return None if done is None else done[0]
+
+    def apply_counted(self, text, ctx):
+        # One parse serves the operation and the statistics (this is the hot loop of a batch).
         if text is None and not self.creates_captions:
             return None
         tags = ctx.fmt.split(text)
@@ -57,7 +69,12 @@ class TagOperation(Operation):
         if new is None or new == tags:
             return None
         result = ctx.fmt.rejoin(text, new)
-        return None if result == text else result
+        if result == text:
+            return None
+        before, after = set(tags), set(new)
+        before.discard("")
+        after.discard("")
+        return result, before, after
 
 
 def _clean(tags: Sequence[str]) -> tuple[str, ...]:

@@ -43,21 +43,24 @@ class SaveResult:
     conflicts: dict[str, CaptionFile] = field(default_factory=dict)  # key -> the file as another program left it
     errors: dict[str, LoraStudioError] = field(default_factory=dict)
     cancelled: bool = False
+    # Replaced contents left under temporary names, to delete off the save's path (durable.remove_files).
+    old_versions: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return len(self.saved) + len(self.conflicts) + len(self.errors)
 
 
-def disk_state(base: CaptionFile) -> CaptionFile | None:
+def disk_state(base: CaptionFile, st: os.stat_result | None = None) -> CaptionFile | None:
     """None when the file on disk is still ``base``'s (or only touched); otherwise the file as it
-    is now (read, so the user can see the other version)."""
-    try:
-        st = os.stat(base.path)
-    except FileNotFoundError:
-        return None if base.snapshot is None else CaptionFile(base.path)
-    except OSError:
-        return None  # unreadable now: the write will fail and say so
+    is now (read, so the user can see the other version). ``st``: its stat, if already taken."""
+    if st is None:
+        try:
+            st = os.stat(base.path)
+        except FileNotFoundError:
+            return None if base.snapshot is None else CaptionFile(base.path)
+        except OSError:
+            return None  # unreadable now: the write will fail and say so
     snap = base.snapshot
     if snap is not None and (st.st_mtime_ns, st.st_size) == (snap.mtime_ns, snap.size):
         return None
@@ -71,9 +74,18 @@ def normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _stat(path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
 def save_captions(items: Sequence[SaveItem], *, durable: bool = True, check_conflicts: bool = True,
                   progress: Callable[[int, int], None] | None = None,
-                  cancelled: Callable[[], bool] | None = None) -> SaveResult:
+                  cancelled: Callable[[], bool] | None = None, keep_old_versions: bool = False) -> SaveResult:
+    """Write ``items``; with ``keep_old_versions`` the replaced contents are left for the caller to
+    delete in the background (``result.old_versions``) instead of before this returns."""
     result = SaveResult()
     total = len(items)
     writes: list[WriteItem] = []
@@ -87,8 +99,12 @@ def save_captions(items: Sequence[SaveItem], *, durable: bool = True, check_conf
                 f"({base.error or 'unknown encoding'}), so saving would destroy its content.",
                 "Convert it to UTF-8 with a text editor, then refresh the dataset.")
             continue
+        st = _stat(base.path)
         if check_conflicts:
-            theirs = disk_state(base)
+            if st is None:
+                theirs = None if base.snapshot is None or base.path.exists() else CaptionFile(base.path)
+            else:
+                theirs = disk_state(base, st)
             if theirs is not None:
                 result.conflicts[item.key] = theirs
                 continue
@@ -101,7 +117,7 @@ def save_captions(items: Sequence[SaveItem], *, durable: bool = True, check_conf
         except LoraStudioError as exc:
             result.errors[item.key] = exc
             continue
-        writes.append(WriteItem(base.path, data))
+        writes.append(WriteItem(base.path, data, st.st_mode & 0o7777 if st is not None else None))
         pending.append((item, fmt, data))
         if progress is not None and n % 1000 == 0:
             progress(n // 4, total)  # checking is about a quarter of the work
@@ -112,8 +128,10 @@ def save_captions(items: Sequence[SaveItem], *, durable: bool = True, check_conf
         if progress is not None:
             progress(total // 4 + (done * (total - total // 4)) // max(1, len(writes)), total)
 
-    report = write_many(writes, durable=durable, progress=written_progress, cancelled=cancelled)
+    report = write_many(writes, durable=durable, progress=written_progress, cancelled=cancelled,
+                        keep_old_versions=keep_old_versions)
     result.cancelled = report.cancelled
+    result.old_versions = report.old_versions
     for i, (item, fmt, data) in enumerate(pending):
         stat = report.written.get(i)
         if stat is not None:
@@ -142,3 +160,21 @@ def save_captions(items: Sequence[SaveItem], *, durable: bool = True, check_conf
     if progress is not None:
         progress(total, total)
     return result
+
+
+def new_caption_format(workspace, item) -> CaptionFormat:
+    """The format for a caption file the app creates: that of a caption in the same folder, if any
+    (so a folder of UTF-8-with-BOM, CRLF captions stays one), else UTF-8 without a final newline."""
+    cache = getattr(workspace, "_caption_new_format", None)
+    if cache is None:
+        cache = workspace._caption_new_format = {}
+    fmt = cache.get(item.subset)
+    if fmt is None:
+        fmt = DEFAULT_FORMAT
+        for other in workspace.subset_items(item.subset)[:64]:
+            if other.caption.exists and not other.caption.undecodable:
+                fmt = other.caption.format
+                break
+        cache[item.subset] = fmt
+    return fmt
+

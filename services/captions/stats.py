@@ -143,3 +143,18 @@ def _diff(before: set[str], after: set[str], delta: dict[str, int]) -> None:
         delta[tag] = delta.get(tag, 0) + 1
     for tag in before - after:
         delta[tag] = delta.get(tag, 0) - 1
+
+
+def union_counts(texts: Iterable[str | None], fmt: TagFormat) -> tuple[list[tuple[str, int]], int]:
+    """The tags of several captions with how many carry each, most common first (ties in order of
+    first appearance), and the number of captions: what the editor shows for a multi-selection."""
+    counts: dict[str, int] = {}
+    total = 0
+    for text in texts:
+        total += 1
+        for tag in dict.fromkeys(fmt.split(text)):
+            if tag:
+                counts[tag] = counts.get(tag, 0) + 1  # dict order is the order of first appearance
+    order = {t: i for i, t in enumerate(counts)}
+    return sorted(counts.items(), key=lambda tc: (-tc[1], order[tc[0]])), total
+

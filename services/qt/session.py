@@ -49,6 +49,10 @@ class Session(QObject):
     # Requests to the dataset grid from other panels: select and show these keys; apply this filter.
     select_keys_requested = Signal(list)
     filter_requested = Signal(str)
+    # --- Caption (issue 4) ------------------------------------------------------------------------
+    # True while the caption editor writes caption files (a batch save can take seconds): a file
+    # watcher should not take those writes for another program's (they are recorded by the editor).
+    caption_writes_changed = Signal(bool)
     # The training project changed (object: the project, or None).
     project_changed = Signal(object)
     project_modified_changed = Signal(bool)
@@ -81,6 +85,7 @@ class Session(QObject):
         self.selected_keys: list[str] = []
         self.current_key: str | None = None
         self.unsaved_caption_keys: set[str] = set()
+        self.writing_captions = False
         self.project = None
         self._project_modified = False
         self._projects = None
@@ -138,6 +143,11 @@ class Session(QObject):
         """The caption editor marks keys with edits not yet on disk, so that an external change to
         one of them is reported as a conflict instead of being taken silently."""
         (self.unsaved_caption_keys.add if unsaved else self.unsaved_caption_keys.discard)(key)
+
+    def set_writing_captions(self, writing: bool) -> None:
+        if writing != self.writing_captions:
+            self.writing_captions = writing
+            self.caption_writes_changed.emit(writing)
 
     def set_project(self, project) -> None:
         self.project = project

@@ -85,3 +85,10 @@ def test_incremental_counts_equal_a_full_recount(captions, seed):
         for text in texts.values():
             expected.update(FMT.tag_set(text))
         assert {t: c for t, c in stats.counts.items() if c} == dict(expected)
+
+
+def test_union_counts_orders_by_count_then_first_appearance():
+    from services.captions.stats import union_counts
+
+    counted, total = union_counts(["b, a", "a, c, a", None, "c"], FMT)
+    assert counted == [("a", 2), ("c", 2), ("b", 1)] and total == 4

@@ -3,11 +3,12 @@
 import os
 import stat
 import sys
+from pathlib import Path
 
 import pytest
 
 from services.captions import durable
-from services.captions.durable import WriteItem, remove_stale_temps, write_many
+from services.captions.durable import WriteItem, is_stale_temp, remove_stale_temps, write_many
 
 
 def test_writes_every_file_and_reports_its_stat(tmp_path):
@@ -78,3 +79,40 @@ def test_remove_stale_temps_only_removes_ours(tmp_path):
         path.write_bytes(b"keep")
     assert remove_stale_temps(tmp_path) == 1
     assert not ours.exists() and all(p.exists() for p in theirs)
+
+
+def test_replaced_contents_can_be_kept_for_a_later_cleanup(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_bytes(b"old")
+    new_file = tmp_path / "b.txt"
+    report = write_many([WriteItem(target, b"new"), WriteItem(new_file, b"fresh")], keep_old_versions=True)
+    assert target.read_bytes() == b"new" and new_file.read_bytes() == b"fresh"
+    if durable._RENAMEAT2 is not None:  # Linux: the old content waits under our temporary name
+        assert len(report.old_versions) == 1
+        old = report.old_versions[0]
+        assert Path(old).read_bytes() == b"old" and is_stale_temp(os.path.basename(old))
+    assert durable.remove_files(report.old_versions) == len(report.old_versions)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_exchange_falls_back_to_replace_where_unsupported(tmp_path, monkeypatch):
+    import errno
+
+    calls = []
+
+    def unsupported(*args):
+        calls.append(args)
+        import ctypes
+
+        ctypes.set_errno(errno.EINVAL)
+        return -1
+
+    if durable._RENAMEAT2 is None:
+        pytest.skip("renameat2 is Linux-only")
+    monkeypatch.setattr(durable, "_RENAMEAT2", unsupported)
+    targets = [tmp_path / f"{i}.txt" for i in range(3)]
+    for t in targets:
+        t.write_bytes(b"old")
+    report = write_many([WriteItem(t, b"new") for t in targets], keep_old_versions=True)
+    assert len(calls) == 1  # tried once, then plain replace for the rest
+    assert not report.old_versions and all(t.read_bytes() == b"new" for t in targets)

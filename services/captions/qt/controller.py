@@ -11,6 +11,7 @@ external change to an unsaved caption as a conflict instead of overwriting it.
 
 Every change of state runs through ``SliceRunner`` jobs on the GUI thread, in order, in slices of a
 few milliseconds; everything slow (planning a batch, saving, renaming) runs in a ``TaskThread``.
+Saving and conflicts live in ``saving_mixin``, the extension rename in ``renaming_mixin``.
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from services.captions.changes import ChangeSet, Entry, from_texts, plan, tag_delta
+from services.captions.changes import ChangeSet, Entry, from_texts, plan
+from services.captions.durable import remove_stale_temps
 from services.captions.operations import OpContext, Operation
-from services.captions.qt.commands import CaptionEditCommand, ExtensionRenameCommand
-from services.captions.qt.worker import SliceRunner, TaskThread
-from services.captions.saving import SaveItem, SaveResult, disk_state, save_captions
+from services.captions.qt.commands import CaptionEditCommand
+from services.captions.qt.renaming_mixin import RenamingMixin
+from services.captions.qt.saving_mixin import SavingMixin
+from services.captions.qt.worker import YIELD_EVERY, SliceRunner, TaskThread
+from services.captions.saving import SaveItem, SaveResult, new_caption_format, save_captions
 from services.captions.stats import TagIndex
 from services.captions.tags import TagFormat
-from services.dataset.caption_files import DEFAULT_FORMAT, CaptionFile, CaptionFormat
+from services.dataset.caption_files import CaptionFile
 from services.errors import LoraStudioError, OperationCancelled
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 OBJECT_NAME = "caption-controller"
 AUTOSAVE_DELAY_MS = 400
 SYNC_PLAN_LIMIT = 400  # edits of up to this many captions are planned on the GUI thread
+NOTIFY_CHUNK = 1024  # captions_changed is sent in portions of this many keys during a large apply
 
 
 def caption_controller(session) -> CaptionController:
@@ -46,7 +51,7 @@ def caption_controller(session) -> CaptionController:
     return controller
 
 
-class CaptionController(QObject):
+class CaptionController(SavingMixin, RenamingMixin, QObject):
     stats_reset = Signal()              # the tag table was rebuilt (new workspace, new separator)
     tags_changed = Signal(list, int)    # indices of tags whose count changed; number of tags appended
     state_changed = Signal()            # unsaved / saving / conflicts / busy changed
@@ -70,7 +75,10 @@ class CaptionController(QObject):
         self._absent: set[str] = set()       # captions that should not exist (pending trash)
         self._pending_new: set[str] = set()  # captions that do not exist yet but have text
         self._inflight: dict[str, CaptionFile] = {}
-        self._save_thread: TaskThread | None = None
+        self._save_thread: TaskThread | None = None  # only to wait for it; cleared when it ends
+        self._save_running = False  # from the start of a save until its result is applied
+        self._closed = False
+        self._renaming = False  # an extension rename runs: saves wait for it
         self._save_workspace = None
         self._threads: set[TaskThread] = set()
         self._changed_during_build: set[str] = set()
@@ -106,8 +114,17 @@ class CaptionController(QObject):
         self.state_changed.emit()
 
     @property
+    def keep_tokens(self) -> int:
+        return int(self.session.settings.workspace.caption_keep_tokens)
+
+    def set_keep_tokens(self, n: int) -> None:
+        if n != self.keep_tokens:
+            self.session.settings.workspace.caption_keep_tokens = int(n)
+            self.session.save_settings()
+
+    @property
     def saving(self) -> bool:
-        return self._save_thread is not None
+        return self._save_running
 
     @property
     def busy(self) -> str:
@@ -153,6 +170,7 @@ class CaptionController(QObject):
         """Apply ``op`` to these captions as one undoable action (the editor's edits)."""
         if self._workspace is None or not keys:
             return None
+        self.runner.drain()  # plan from the state every earlier edit has reached
         if len(keys) > SYNC_PLAN_LIMIT:
             self.run_operation(op, keys)
             return None
@@ -164,6 +182,7 @@ class CaptionController(QObject):
         ws = self._workspace
         if ws is None:
             return
+        self.runner.drain()
         texts = {k: v for k, v in texts.items() if not self.locked_reason(k)}
         old = {k: self.text_of(k) for k in texts}
         self.push(from_texts(title, old, texts, self.tag_format()), typing=typing)
@@ -188,12 +207,16 @@ class CaptionController(QObject):
         ws = self._workspace
         if ws is None:
             return None
-        captions = [(k, ws.get(k)) for k in keys]
+        self.runner.drain()
+        keys = list(keys)
         absent, pending, conflicts = set(self._absent), set(self._pending_new), set(self.conflicts)
         ctx = self.context()
 
         def entries():
-            for key, item in captions:
+            # In the worker: item lookups and reads of immutable CaptionFiles are safe beside the
+            # GUI thread; the runner was drained, so every earlier edit is in the workspace.
+            for key in keys:
+                item = ws.get(key)
                 if item is None:
                     continue
                 cap = item.caption
@@ -204,9 +227,9 @@ class CaptionController(QObject):
                 yield Entry(key, text, "its caption is in conflict with a change on disk" if key in conflicts else "")
 
         def work(progress, cancelled):
-            return plan(op, entries(), ctx, progress=lambda n: progress(n, len(captions)), cancelled=cancelled)
+            return plan(op, entries(), ctx, progress=lambda n: progress(n, len(keys)), cancelled=cancelled)
 
-        return self._start_thread(work, "caption-plan", label or op.describe(),
+        return self.start_task(work, "caption-plan", label or op.describe(),
                                   lambda changes: self._planned(changes, ws, on_done), on_error)
 
     def _planned(self, changes: ChangeSet, ws, on_done) -> None:
@@ -226,6 +249,7 @@ class CaptionController(QObject):
             return
         irregular: list[tuple[str, str | None]] = []
         keys: list[str] = []
+        pending: list[str] = []
         for n, (key, (old, new)) in enumerate(changes.changes.items(), 1):
             frm, to = (old, new) if forward else (new, old)
             item = ws.get(key)
@@ -235,7 +259,12 @@ class CaptionController(QObject):
                 irregular.append((key, frm))
             self._set_text(ws, item, to)
             keys.append(key)
-            if n % 500 == 0:
+            pending.append(key)
+            if n % YIELD_EVERY == 0:
+                if len(pending) >= NOTIFY_CHUNK:
+                    # Other panels (the grid) refresh in portions too, each within a slice.
+                    self._notify(pending)
+                    pending = []
                 yield
         if self.index is not None:
             if irregular:
@@ -245,7 +274,7 @@ class CaptionController(QObject):
         else:
             self._changed_during_build.update(keys)
         self.revision += 1
-        self._notify(keys)
+        self._notify(pending)
         self.state_changed.emit()
         self._schedule_save(immediate=len(keys) > 1)
 
@@ -271,279 +300,21 @@ class CaptionController(QObject):
             self.tags_changed.emit(changed, added)
 
     def _notify(self, keys: list[str]) -> None:
+        if not keys:
+            return
         self._notifying = True
         try:
             self.session.notify_captions_changed(keys)
         finally:
             self._notifying = False
 
-    # --- saving ------------------------------------------------------------------------------
-    def _schedule_save(self, immediate: bool = False) -> None:
-        if not self.autosave:
-            return
-        if immediate:
-            self.save_now()
-        elif not self._save_timer.isActive():
-            self._save_timer.start()
-
-    def save_now(self) -> None:
-        """Save every caption with unsaved edits (in the background)."""
-        self._save_timer.stop()
-        if self._save_thread is None and self.dirty and self._workspace is not None:
-            self.runner.submit(self._save_job(self._workspace))
-
-    def _save_job(self, ws):
-        if self._save_thread is not None or ws is not self._workspace:
-            return
-        items: list[SaveItem] = []
-        for n, key in enumerate(list(self.dirty), 1):
-            if key in self.conflicts:
-                continue
-            item = ws.get(key)
-            if item is None:
-                self.dirty.discard(key)
-                continue
-            cap = item.caption
-            text = None if key in self._absent else cap.text
-            if text is None and not cap.exists:
-                self._mark_clean(key)
-                continue
-            items.append(SaveItem(key, cap, text, self._new_format(ws, item)))
-            if n % 1000 == 0:
-                yield
-        if not items:
-            self.state_changed.emit()
-            return
-        self._inflight = {it.key: it.base for it in items}
-        self._save_workspace = ws
-        self._save_thread = self._start_thread(
-            lambda progress, cancelled: save_captions(items, progress=progress), "caption-save",
-            f"Saving {len(items)} caption(s)…", lambda result: self.runner.submit(self._after_save_job(result, ws)),
-            self._save_failed)
-        self.state_changed.emit()
-
-    def _new_format(self, ws, item) -> CaptionFormat:
-        """The format for a caption file the app creates: that of a caption beside it, if any."""
-        cache = getattr(ws, "_caption_new_format", None)
-        if cache is None:
-            cache = ws._caption_new_format = {}
-        fmt = cache.get(item.subset)
-        if fmt is None:
-            fmt = DEFAULT_FORMAT
-            for other in ws.subset_items(item.subset)[:64]:
-                if other.caption.exists and not other.caption.undecodable:
-                    fmt = other.caption.format
-                    break
-            cache[item.subset] = fmt
-        return fmt
-
-    def _after_save_job(self, result: SaveResult, ws):
-        changed_existence: list[str] = []
-        for n, (key, saved) in enumerate(result.saved.items(), 1):
-            item = ws.get(key)
-            if item is None:
-                continue
-            sent = self._inflight.get(key)
-            current = item.caption
-            if current.exists != saved.exists:
-                changed_existence.append(key)
-            if current is sent:
-                item.caption = saved
-                ws.update_problems(item)
-                self._mark_clean(key)
-            else:  # edited again while saving: keep the edit, with the snapshot of what is on disk now
-                item.caption = CaptionFile(saved.path, current.text, saved.format if saved.exists else current.format,
-                                           saved.snapshot, False, "")
-                ws.update_problems(item)
-                if saved.exists:
-                    self._pending_new.discard(key)
-                elif key in self._absent:
-                    self._absent.discard(key)  # it had to go, and it is gone
-                else:
-                    self._pending_new.add(key)
-            if n % 1000 == 0:
-                yield
-        if result.conflicts:
-            self.conflicts.update(result.conflicts)
-            self.conflicts_changed.emit()
-        self.save_errors = dict(result.errors)
-        self._inflight = {}
-        self._save_thread = None
-        self._save_workspace = None
-        if changed_existence and ws is self._workspace:
-            self._notify(changed_existence)
-        self.saved.emit(len(result.saved))
-        self.state_changed.emit()
-        if result.errors:
-            first = next(iter(result.errors.values()))
-            more = f" ({len(result.errors)} captions could not be saved)" if len(result.errors) > 1 else ""
-            self.session.report_error(LoraStudioError(first.message + more, first.hint, details="\n".join(
-                f"{k}: {e.message}" for k, e in list(result.errors.items())[:50])))
-        if ws is self._workspace and any(k not in self.conflicts and k not in result.errors for k in self.dirty):
-            self._schedule_save(immediate=True)
-
-    def _save_failed(self, exc: BaseException) -> None:
-        self._inflight = {}
-        self._save_thread = None
-        self._save_workspace = None
-        self._report_failure(exc)
-        self.state_changed.emit()
-
-    def _mark_clean(self, key: str) -> None:
-        self.dirty.discard(key)
-        self._absent.discard(key)
-        self._pending_new.discard(key)
-        self.session.set_caption_unsaved(key, False)
-
-    @property
-    def unsaved_count(self) -> int:
-        return len(self.dirty)
-
-    def flush(self, timeout_ms: int = 60_000) -> bool:
-        """Save everything now and wait (closing the window, tests, the benchmark). True if all saved."""
-        self.runner.drain()
-        for _ in range(3):
-            if self._save_thread is not None:
-                self._save_thread.wait(timeout_ms)
-                QCoreApplication.sendPostedEvents()
-                self.runner.drain()
-            if self._save_thread is None and self.dirty and not self.conflicts.keys() >= self.dirty:
-                self.runner.submit(self._save_job(self._workspace))
-                self.runner.drain()
-            if self._save_thread is None:
-                break
-        return not (self.dirty - set(self.conflicts))
-
-    # --- conflicts ---------------------------------------------------------------------------
-    def _on_conflict_reported(self, key: str) -> None:
-        """The dataset's watcher saw a caption with unsaved edits change on disk."""
-        if key in self._inflight or self._workspace is None or key not in self._workspace:
-            return  # our own write, seen before its save finished
-        base = self._workspace.item(key).caption
-
-        def check(_progress, _cancelled):
-            return disk_state(base)
-
-        self._start_thread(check, "caption-conflict-check", "",
-                           lambda theirs, k=key: self._conflict_checked(k, base, theirs))
-
-    def _conflict_checked(self, key: str, base: CaptionFile, theirs: CaptionFile | None) -> None:
-        item = self._workspace.get(key) if self._workspace is not None else None
-        if theirs is None or item is None or item.caption.snapshot != base.snapshot:
-            return
-        self.conflicts[key] = theirs
-        self.conflicts_changed.emit()
-        self.state_changed.emit()
-
-    def keep_mine(self, keys: Iterable[str]) -> None:
-        """Resolve conflicts by writing the app's version over the other program's."""
-        ws = self._workspace
-        for key in list(keys):
-            theirs = self.conflicts.get(key)
-            item = ws.get(key) if ws is not None else None
-            if theirs is None or item is None:
-                continue
-            if theirs.undecodable:
-                continue  # never written over: only "use theirs" is possible
-            del self.conflicts[key]
-            cap = item.caption
-            item.caption = CaptionFile(cap.path, cap.text, cap.format if cap.exists else theirs.format,
-                                       theirs.snapshot, False, "")
-            if not theirs.exists and key not in self._absent:
-                self._pending_new.add(key)
-            self.dirty.add(key)
-        self.conflicts_changed.emit()
-        self.state_changed.emit()
-        self._schedule_save(immediate=True)
-
-    def use_theirs(self, keys: Iterable[str]) -> None:
-        """Resolve conflicts by taking the file on disk; undoable (undo brings the app's text back)."""
-        ws = self._workspace
-        if ws is None:
-            return
-        old: dict[str, str | None] = {}
-        new: dict[str, str | None] = {}
-        taken: list[str] = []
-        for key in list(keys):
-            theirs = self.conflicts.pop(key, None)
-            item = ws.get(key)
-            if theirs is None or item is None:
-                continue
-            old[key] = self.text_of(key)
-            new[key] = theirs.text if theirs.exists and not theirs.undecodable else None
-            item.caption = theirs
-            ws.update_problems(item)
-            self._mark_clean(key)
-            taken.append(key)
-        if not taken:
-            return
-        fmt = self.tag_format()
-        changes = ChangeSet("Use the caption on disk")
-        delta: dict[str, int] = {}
-        for key in taken:
-            changes.changes[key] = (old[key], new[key])  # type: ignore[assignment]
-            for t, d in tag_delta(old[key], new[key], fmt).items():
-                delta[t] = delta.get(t, 0) + d
-        changes.tag_delta = {t: d for t, d in delta.items() if d}
-        if self.index is not None:
-            self._emit_tags(self.index.apply(changes.changes, changes.tag_delta, True))
-        self.revision += 1
-        self._notify(taken)
-        self.conflicts_changed.emit()
-        self.state_changed.emit()
-        if any(o != n for o, n in zip(old.values(), new.values())):
-            self.push(changes, already_applied=True)
-
-    # --- extension rename ----------------------------------------------------------------
-    def run_renames(self, renames: list, extension: str, *, workspace, on_done=None) -> TaskThread:
-        from services.captions.extension import execute_renames
-
-        return self._start_thread(
-            lambda progress, cancelled: execute_renames(renames, progress=lambda n: progress(n, len(renames))),
-            "caption-rename", f"Renaming {len(renames)} caption file(s)…",
-            lambda report: self.runner.submit(self._after_rename_job(report, extension, workspace, on_done)))
-
-    def _after_rename_job(self, report, extension: str, ws, on_done):
-        for n, rename in enumerate(report.done, 1):
-            item = ws.get(rename.key)
-            if item is not None:
-                cap = item.caption
-                item.caption = CaptionFile(rename.target, cap.text, cap.format, cap.snapshot, cap.undecodable,
-                                           cap.error)
-            if n % 1000 == 0:
-                yield
-        ws.caption_extension = extension
-        self.revision += 1
-        if report.failed:
-            first = next(iter(report.failed.values()))
-            self.session.report_error(LoraStudioError(
-                f"{len(report.failed)} caption file(s) could not be renamed (first: {first}).",
-                "The others were renamed; the failed ones keep their old extension.",
-                details="\n".join(f"{k}: {v}" for k, v in list(report.failed.items())[:50])))
-        self.state_changed.emit()
-        if on_done is not None:
-            on_done(report)
-
-    def rename_extension(self, plan, on_done=None) -> None:
-        """Execute an extension rename plan as one undoable command (saved edits first)."""
-        ws = self._workspace
-        if ws is None or not plan.renames:
-            return
-
-        def done(report):
-            if report.done:
-                self.session.undo_stack.push(ExtensionRenameCommand(
-                    self, ws, report.done, plan.old_extension, plan.new_extension))
-            if on_done is not None:
-                on_done(report)
-
-        self.run_renames(plan.renames, plan.new_extension, workspace=ws, on_done=done)
-
     # --- threads ----------------------------------------------------------------------------
-    def _start_thread(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None
-                      ) -> TaskThread:
+    def start_task(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None,
+                   priority: TaskThread.Priority = TaskThread.Priority.InheritPriority) -> TaskThread:
         """Start ``fn`` in a worker thread; its result goes to ``on_success`` on the GUI thread."""
         thread = TaskThread(fn, name, self)
+        if self._closed:  # the session is ending: nothing new starts (the thread object is inert)
+            return thread
         thread.succeeded.connect(on_success)
         thread.failed.connect(on_failure or self._report_failure)
         thread.setProperty("label", label)
@@ -552,11 +323,13 @@ class CaptionController(QObject):
             self._set_busy(label)
             thread.progressed.connect(self.progress)
         thread.finished.connect(lambda t=thread, has_label=bool(label): self._thread_done(t, has_label))
-        thread.start()
+        thread.start(priority)
         return thread
 
     def _thread_done(self, thread: TaskThread, had_label: bool) -> None:
         self._threads.discard(thread)
+        if thread is self._save_thread:
+            self._save_thread = None
         thread.deleteLater()
         if had_label and not any(t.property("label") for t in self._threads):
             self._set_busy("")
@@ -586,6 +359,7 @@ class CaptionController(QObject):
             self.flush(timeout_ms)
         for thread in list(self._threads):
             thread.wait(timeout_ms)
+        self._closed = True
 
     # --- tokenizer ---------------------------------------------------------------------------
     def request_tokenizer(self) -> None:
@@ -597,7 +371,7 @@ class CaptionController(QObject):
 
             return default_tokenizer()
 
-        self._tokenizer_thread = self._start_thread(load, "clip-tokenizer-load", "", self._tokenizer_loaded,
+        self._tokenizer_thread = self.start_task(load, "clip-tokenizer-load", "", self._tokenizer_loaded,
                                                     self._tokenizer_failed)
 
     def _tokenizer_failed(self, exc: BaseException) -> None:
@@ -615,10 +389,10 @@ class CaptionController(QObject):
         if old is not None and old is not workspace and self.dirty:
             # Never lose an edit: what was not saved yet is saved now, whatever the autosave setting.
             pending = [SaveItem(k, old.item(k).caption, None if k in self._absent else old.item(k).caption.text,
-                                self._new_format(old, old.item(k)))
+                                new_caption_format(old, old.item(k)))
                        for k in self.dirty if k in old and k not in self.conflicts]
             if pending:
-                self._start_thread(lambda p, c: save_captions(pending), "caption-save-previous",
+                self.start_task(lambda p, c: save_captions(pending), "caption-save-previous",
                                    f"Saving {len(pending)} caption(s) of the previous dataset…", self._previous_saved)
         self._workspace = workspace
         self.dirty.clear()
@@ -650,10 +424,14 @@ class CaptionController(QObject):
         captions = [(item.key, item.caption) for item in ws]
         self._changed_during_build = set()
 
+        folders = [subset.path for subset in ws.subsets.values()]
+
         def build(_progress, _cancelled):
+            for folder in folders:  # what a killed save left behind (ours only)
+                remove_stale_temps(folder)
             return TagIndex.build(((k, None if c.undecodable or not c.exists else c.text) for k, c in captions), fmt)
 
-        self._start_thread(build, "caption-tag-index", "Counting tags…", lambda index: self._index_built(index, ws))
+        self.start_task(build, "caption-tag-index", "Counting tags…", lambda index: self._index_built(index, ws))
 
     def _index_built(self, index: TagIndex, ws) -> None:
         if ws is not self._workspace:

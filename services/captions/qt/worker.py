@@ -18,6 +18,9 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 log = logging.getLogger(__name__)
 
 SLICE_BUDGET_S = 0.012
+# Jobs yield after this many items: small enough that one step stays within the budget even when the
+# GUI thread gets a fraction of a core (a loaded machine), large enough that yielding costs nothing.
+YIELD_EVERY = 32
 
 
 class TaskThread(QThread):

@@ -141,7 +141,7 @@ class DatasetListModel(QAbstractListModel):
         self._row_of = {k: i for i, k in enumerate(self._keys)}
 
     # --- Qt model API -----------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._keys)
 
     def flags(self, index):
