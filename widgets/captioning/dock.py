@@ -114,6 +114,7 @@ class AutoCaptionDock(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
+        scroll.setMinimumHeight(150)  # a few options stay in view when the dock is short
         outer.addWidget(scroll, 1)
 
         # Bottom, always visible: on which images, the start and the progress.
