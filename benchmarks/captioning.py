@@ -181,9 +181,14 @@ def gui_run(model: Path, images: list[Path], batch_size: int, work: Path) -> dic
     clock = QElapsedTimer()
     state = {"first": None, "end": None, "outcome": None, "last_tick": 0, "max_gap": 0, "applied": 0, "ready": None}
 
+    stalls: list[list[float]] = []
+
     def tick() -> None:
         now = clock.elapsed()
-        state["max_gap"] = max(state["max_gap"], now - state["last_tick"])
+        gap = now - state["last_tick"]
+        state["max_gap"] = max(state["max_gap"], gap)
+        if gap - 5 > 50:
+            stalls.append([round(state["last_tick"] / 1000, 2), gap - 5])
         state["last_tick"] = now
 
     def results(batch) -> None:
@@ -225,7 +230,7 @@ def gui_run(model: Path, images: list[Path], batch_size: int, work: Path) -> dic
     controller.shutdown()
     return {"elapsed_s": state["end"], "first_result_s": state["first"], "done": outcome.done,
             "written": written, "max_stall_ms": max(0, state["max_gap"] - 5), "ready_s": state["ready"],
-            "cpu_s": cpu}
+            "cpu_s": cpu, "stalls": stalls}
 
 
 # --- sd-scripts ---------------------------------------------------------------------------------
@@ -303,6 +308,10 @@ def main() -> int:
         "efficiency": round(throughput / bound, 3),
         "first_result_s": round(gui["first_result_s"], 2),
         "max_stall_ms": gui["max_stall_ms"],
+        # Each stall over 50 ms: [seconds after the start, ms]. With other programs loading the CPU
+        # the GUI process is not scheduled for a while; compare with first_result_s and the total.
+        "stalls_over_50ms": gui["stalls"][:10],
+        "job_s": round(gui["elapsed_s"], 2),
         "batch_size": args.batch_size,
         "model_ready_s": round(gui["ready_s"], 2),  # job start .. worker started and model loaded
         "captions_written": gui["written"],
