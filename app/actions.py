@@ -80,6 +80,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Save every caption with unsaved edits", separator_before=True),
     ActionSpec("caption.autosave", "Caption", "Save captions &automatically", "dock.captions.toggle_autosave",
                tip="Save each edit at once (on), or only when you choose Save all captions (off)", checkable=True),
+    # --- Auto-caption (issue 5)
+    ActionSpec("caption.auto", "Caption", "&Auto-caption…", "dock.autocaption.focus", "Ctrl+Shift+A",
+               "Tag or caption the dataset with WD14, BLIP or BLIP-2", separator_before=True),
     # --- Train (issue 8)
     ActionSpec("train.preflight", "Train", "&Preflight", "dock.training.preflight", "Ctrl+Shift+P",
                "Check the run before it costs anything: parameters, backend, the engine's own parser, "

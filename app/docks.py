@@ -26,6 +26,9 @@ DOCKS: tuple[DockSpec, ...] = (
     DockSpec("captions", "Caption editor", "right", "widgets.captions.editor_dock:CaptionEditorDock", "Ctrl+2"),
     DockSpec("parameters", "Parameters", "right", "widgets.parameters.dock:ParametersDock", "Ctrl+3",
              tabify_with="captions"),
+    # --- Auto-caption (issue 5)
+    DockSpec("autocaption", "Auto-caption", "right", "widgets.captioning.dock:AutoCaptionDock", "Ctrl+7",
+             tabify_with="captions"),
     DockSpec("training", "Training monitor", "bottom", "widgets.training_monitor.dock:TrainingMonitor", "Ctrl+4"),
     DockSpec("gpu", "GPU monitor", "bottom", "widgets.gpu_monitor.dock:GpuMonitorDock", "Ctrl+5"),
     # Caption (issue 4): every tag of the dataset, below the caption editor.

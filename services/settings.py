@@ -69,6 +69,14 @@ class CaptioningSettings:
     models_dir: str = ""
     batch_size: int = 4
     execution_provider: str = "auto"
+    # What the auto-caption dock used last (issue 5): captioner, model per captioner, options per
+    # captioner ({family: {option: value}}), existing-caption policy, target, local model folders.
+    captioner: str = "wd14"
+    models: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    existing_policy: str = "skip"
+    target: str = "all"
+    recent_model_folders: list[str] = field(default_factory=list)
 
 
 @dataclass

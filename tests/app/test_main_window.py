@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget
 from app.actions import ACTIONS, MENUS
 from app.docks import DOCKS
 
-EXPECTED_DOCKS = {"dataset", "captions", "parameters", "training", "gpu", "alltags"}
+EXPECTED_DOCKS = {"dataset", "captions", "parameters", "autocaption", "training", "gpu", "alltags"}
 
 
 def test_window_has_every_dock_and_menu(app_parts):

@@ -1,0 +1,1 @@
+"""The Auto-caption dock: captioner choice, generated option forms, job progress."""
