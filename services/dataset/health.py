@@ -112,34 +112,60 @@ def file_digest(path: str, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+SAMPLE_BYTES = 8192
+
+
+def sample_digest(path: str, size: int) -> str:
+    """A digest of three 8 KiB samples (start, middle, end): two different images of the same size
+    almost never agree on all three, and reading 24 KiB instead of the whole file makes the
+    comparison of a 10,000-image dataset (thousands of files share a size) a matter of seconds."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for offset in sorted({0, max(0, size // 2 - SAMPLE_BYTES // 2), max(0, size - SAMPLE_BYTES)}):
+            fh.seek(offset)
+            h.update(fh.read(SAMPLE_BYTES))
+    return h.hexdigest()
+
+
+def _groups(pairs: Iterable[tuple[str, object]]) -> list[list[str]]:
+    by_value: dict[object, list[str]] = defaultdict(list)
+    for key, value in pairs:
+        by_value[value].append(key)
+    return [g for g in by_value.values() if len(g) > 1]
+
+
 def exact_duplicate_groups(items: Sequence[tuple[str, str, int]], *, report: Report | None = None,
                            cancelled: Callable[[], bool] | None = None,
                            known: dict[str, str] | None = None) -> tuple[list[list[str]], dict[str, str]]:
-    """Groups of keys with identical content; ``items`` are (key, path, file size). Only files that
-    share a size are read (rarely many), so this is cheap on real datasets. Returns the groups and
-    the digests computed (key -> digest)."""
-    by_size: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for key, path, size in items:
-        if size > 0:
-            by_size[size].append((key, path))
-    candidates = [pair for group in by_size.values() if len(group) > 1 for pair in group]
+    """Groups of keys with identical content; ``items`` are (key, path, file size). Files are
+    compared by size, then files of equal size by a sampled digest, and only those that still agree
+    are read whole. Returns the groups and the full digests computed (key -> digest)."""
+    path_of = {key: path for key, path, _size in items}
+    size_of = {key: size for key, _path, size in items}
+    same_size = [key for group in _groups((k, s) for k, _p, s in items if s > 0) for key in group]
+    samples: list[tuple[str, tuple[int, str]]] = []
+    for i, key in enumerate(same_size):
+        if cancelled is not None and cancelled():
+            raise OperationCancelled()
+        try:
+            samples.append((key, (size_of[key], sample_digest(path_of[key], size_of[key]))))
+        except OSError:
+            continue
+        if report is not None and i % 64 == 0:
+            report(i + 1, len(same_size), "Comparing files of equal size")
+    candidates = [key for group in _groups(samples) for key in group]
     digests: dict[str, str] = {}
-    for i, (key, path) in enumerate(candidates):
+    for key in candidates:
         if cancelled is not None and cancelled():
             raise OperationCancelled()
         if known and key in known:
             digests[key] = known[key]
             continue
         try:
-            digests[key] = file_digest(path)
+            digests[key] = file_digest(path_of[key])
         except OSError:
             continue
-        if report is not None:
-            report(i + 1, len(candidates), "Comparing files of equal size")
-    by_digest: dict[str, list[str]] = defaultdict(list)
-    for key, digest in digests.items():
-        by_digest[digest].append(key)
-    return [g for g in by_digest.values() if len(g) > 1], digests
+    return _groups(digests.items()), digests
 
 
 # --- perceptual hashes ---------------------------------------------------------------------------

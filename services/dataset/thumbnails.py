@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from services.dataset.image_header import MAX_PIXELS, HeaderError, read_header
 CACHE_VERSION = 1
 CACHE_QUALITY = 85
 DEFAULT_CACHE_BYTES = 2 * 1024**3
+PRUNE_EVERY_S = 24 * 3600
 
 # EXIF orientation -> Pillow transpose operations that show the image upright.
 _TRANSPOSE = {2: ("FLIP_LEFT_RIGHT",), 3: ("ROTATE_180",), 4: ("FLIP_TOP_BOTTOM",),
@@ -178,6 +180,20 @@ class ThumbnailCache:
 
     def clear(self) -> int:
         return self.prune(0)
+
+    def prune_if_due(self, max_bytes: int = DEFAULT_CACHE_BYTES, every_s: float = PRUNE_EVERY_S) -> int | None:
+        """``prune`` unless it ran less than ``every_s`` ago (a marker file says when). Walking a
+        cache of 100,000 thumbnails costs seconds of disk and CPU; the budget is soft, so once a
+        day is enough. Returns None when not due."""
+        marker = self.folder / ".last-prune"
+        with contextlib.suppress(OSError):
+            if time.time() - marker.stat().st_mtime < every_s:
+                return None
+        removed = self.prune(max_bytes)
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        return removed
 
 
 def _subdirs(folder: Path) -> list[str]:

@@ -41,12 +41,15 @@ from widgets.empty_state import EmptyState
 
 log = logging.getLogger(__name__)
 
+PRUNE_DELAY_MS = 60_000  # the thumbnail cache is pruned this long after the first folder opens
+
 
 class DatasetDock(DatasetCommands, QWidget):
     def __init__(self, session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("dataset-dock")
         self.session = session
+        self._closing = False
         self.setAcceptDrops(True)
         self.ws = None
         self.scan_task: Task | None = None
@@ -72,6 +75,7 @@ class DatasetDock(DatasetCommands, QWidget):
         self.live = LiveUpdates(session, self.watcher, self._scan_options, self)
         self.live.applied.connect(self._live_applied)
         self.live.duplicates_changed.connect(self._duplicates_changed)
+        self.grid.verticalScrollBar().valueChanged.connect(lambda _v: self.live.note_activity())
         self.loader.thumbnail_failed.connect(self._thumbnail_failed)
         self._session_links = [
             (session.folders_open_requested, self.open_folders),
@@ -364,12 +368,18 @@ class DatasetDock(DatasetCommands, QWidget):
             + (f"; captions: {ws.caption_extension}" if len(ws) else ""))
 
     def _prune_thumbnail_cache_once(self) -> None:
-        """Keep the disk cache within its budget (settings: dataset.thumbnail_cache_mb), once per run."""
+        """Keep the disk cache within its budget (settings: dataset.thumbnail_cache_mb): at most once
+        a day, and a while after a folder opens, not while its first thumbnails are being made."""
         if getattr(self, "_pruned", False) or self.loader.cache is None:
             return
         self._pruned = True
+        QTimer.singleShot(PRUNE_DELAY_MS, self, self._prune_thumbnail_cache)
+
+    def _prune_thumbnail_cache(self) -> None:
+        if self._closing:
+            return
         cache, budget = self.loader.cache, self.session.settings.dataset.thumbnail_cache_mb * 1024 * 1024
-        self._run_task(Task(lambda _r, _c: cache.prune(budget), "thumbnail-prune", self))
+        self._run_task(Task(lambda _r, _c: cache.prune_if_due(budget), "thumbnail-prune", self))
 
     def _drop_partial(self) -> None:
         """A scan that showed part of its result did not finish: show the previous workspace again."""
@@ -575,6 +585,7 @@ class DatasetDock(DatasetCommands, QWidget):
     # --- lifetime -------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop every background job (the window is closing)."""
+        self._closing = True
         for signal, slot in self._session_links:
             try:
                 signal.disconnect(slot)
