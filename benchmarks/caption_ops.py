@@ -140,6 +140,7 @@ def run(root: Path, *, pause_watcher: bool = False) -> dict:
         # goes on in the background at low priority and is not part of a save.)
         busy = [t for t in controller._threads if t.property("label")]
         return (controller.index is not None and not busy and not controller.runner.busy
+                and not controller.planner.busy
                 and not controller.dirty and not controller.saving)
 
     _note("opening")
@@ -153,17 +154,22 @@ def run(root: Path, *, pause_watcher: bool = False) -> dict:
     meter = StallMeter()
     meter.timer.setTimerType(Qt.TimerType.PreciseTimer)
     own = {"max": 0.0}
-    runner_step = controller.runner._run_slice
+    def timed_slices(runner) -> None:
+        # The caption controller's own GUI-thread work comes in these slices (applying, planning):
+        # their longest is the part of max_stall_ms this code is responsible for (the rest: other
+        # panels, the machine).
+        step = runner._run_slice
 
-    def timed_slice() -> None:
-        # The caption controller's own GUI-thread work comes in these slices: their longest is the
-        # part of max_stall_ms this code is responsible for (the rest: other panels, the machine).
-        t = time.perf_counter()
-        runner_step()
-        own["max"] = max(own["max"], time.perf_counter() - t)
+        def timed_slice() -> None:
+            t = time.perf_counter()
+            step()
+            own["max"] = max(own["max"], time.perf_counter() - t)
 
-    controller.runner._timer.timeout.disconnect()
-    controller.runner._timer.timeout.connect(timed_slice)
+        runner._timer.timeout.disconnect()
+        runner._timer.timeout.connect(timed_slice)
+
+    timed_slices(controller.runner)
+    timed_slices(controller.planner)
 
     def timed(start) -> tuple[float, int]:
         """Seconds from the request until every change is saved; captions changed."""

@@ -9,7 +9,7 @@ the counts without looking at any other caption.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Generator, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from services.captions.operations import OpContext, Operation
@@ -65,20 +65,15 @@ class Entry:
     locked: str = ""
 
 
-def plan(op: Operation, entries: Iterable[Entry], ctx: OpContext, *,
-         progress: Callable[[int], None] | None = None, cancelled: Callable[[], bool] | None = None,
-         every: int = 500) -> ChangeSet:
-    """Run ``op`` over ``entries`` (no file is touched) and return what would change."""
+def plan_steps(op: Operation, entries: Iterable[Entry], ctx: OpContext, *,
+               every: int = 32) -> Generator[int, None, ChangeSet]:
+    """``plan`` as a generator: yields how many entries it has examined every ``every`` entries and
+    returns the ChangeSet, so the GUI can run it in slices between events."""
     result = ChangeSet(op.describe())
     delta: Counter = Counter()
     for n, entry in enumerate(entries, 1):
         if n % every == 0:
-            if cancelled is not None and cancelled():
-                from services.errors import OperationCancelled
-
-                raise OperationCancelled()
-            if progress is not None:
-                progress(n)
+            yield n
         result.examined = n
         if entry.locked:  # its content is unknown (undecodable) or must not change now (conflict)
             result.skipped[entry.key] = entry.locked
@@ -94,6 +89,24 @@ def plan(op: Operation, entries: Iterable[Entry], ctx: OpContext, *,
             delta[tag] -= 1
     result.tag_delta = {t: d for t, d in delta.items() if d}
     return result
+
+
+def plan(op: Operation, entries: Iterable[Entry], ctx: OpContext, *,
+         progress: Callable[[int], None] | None = None, cancelled: Callable[[], bool] | None = None,
+         every: int = 500) -> ChangeSet:
+    """Run ``op`` over ``entries`` (no file is touched) and return what would change."""
+    steps = plan_steps(op, entries, ctx, every=every)
+    while True:
+        try:
+            n = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if cancelled is not None and cancelled():
+            from services.errors import OperationCancelled
+
+            raise OperationCancelled()
+        if progress is not None:
+            progress(n)
 
 
 def from_texts(title: str, old: Mapping[Key, str | None], new: Mapping[Key, str], fmt: TagFormat) -> ChangeSet:

@@ -49,6 +49,13 @@ class SliceRunner(QObject):
         if len(self._jobs) == 1:
             self._run_slice()
 
+    def clear(self) -> None:
+        """Drop every queued job (each is closed: its ``finally`` and ``except GeneratorExit`` run)."""
+        jobs, self._jobs = list(self._jobs), deque()
+        self._timer.stop()
+        for job in jobs:
+            job.close()
+
     def drain(self) -> None:
         """Run every queued job to the end now (closing the window, tests)."""
         while self._jobs:

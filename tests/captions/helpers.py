@@ -31,7 +31,8 @@ def open_workspace(session, root: Path, separator: str = ", "):
 def wait_idle(qtbot, controller, timeout: int = 10_000) -> None:
     """Until the tag index is built, no worker runs and no GUI job is queued."""
     qtbot.waitUntil(lambda: (controller.workspace is None or controller.index is not None)
-                    and not controller._threads and not controller.runner.busy, timeout=timeout)
+                    and not controller._threads and not controller.runner.busy and not controller.planner.busy,
+                    timeout=timeout)
 
 
 def key_of(ws, name: str) -> str:
