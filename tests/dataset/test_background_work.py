@@ -129,3 +129,17 @@ def test_prune_runs_after_a_delay_not_while_the_first_thumbnails_are_made(qtbot,
     assert calls == []
     qtbot.waitUntil(lambda: calls != [], timeout=5000)
     assert calls == [session.settings.dataset.thumbnail_cache_mb * 1024 * 1024]
+
+
+def test_the_watcher_waits_while_the_caption_editor_writes(qtbot, dock, session, folder):  # noqa: F811
+    open_folder(qtbot, session, folder)
+    rescanned = []
+    dock.watcher.folders_changed.connect(rescanned.append)
+    session.set_writing_captions(True)
+    assert dock.watcher.paused
+    dock.watcher._changed(str(folder / "plain"))
+    qtbot.wait(600)  # longer than the debounce
+    assert rescanned == []
+    session.set_writing_captions(False)
+    assert not dock.watcher.paused
+    qtbot.waitUntil(lambda: rescanned == [[str(folder / "plain")]], timeout=3000)

@@ -84,9 +84,15 @@ class DatasetDock(DatasetCommands, QWidget):
             (session.captions_changed, self._captions_changed),
             (session.select_keys_requested, self.select_keys),
             (session.filter_requested, self.set_filter_text),
+            # The caption editor's own saves are not another program's changes: the watcher waits
+            # until they are done (what it then rescans finds the editor's records up to date).
+            (session.caption_writes_changed, self._caption_writes_changed),
         ]
         for signal, slot in self._session_links:
             signal.connect(slot)
+
+    def _caption_writes_changed(self, writing: bool) -> None:
+        self.watcher.paused = writing
 
     def sizeHint(self) -> QSize:
         # wide enough for three columns of default-size thumbnails beside the preview
