@@ -63,6 +63,8 @@ def test_a_run_is_shown_live_and_ends_with_everything_in_place(monitor, qtbot, t
     pids = []
     monitor.session.training_process_changed.connect(pids.append)
     monitor.start_run(run)
+    # made as the run is launched, not when its first loss arrives among streaming lines
+    assert monitor.chart is not None and monitor.chart.points == 0
     assert monitor.buttons["stop"].isEnabled() and not monitor.buttons["start"].isEnabled()
     qtbot.waitUntil(lambda: monitor.state.state == "succeeded", timeout=30000)
     qtbot.waitUntil(lambda: not monitor.controller.is_running(), timeout=5000)

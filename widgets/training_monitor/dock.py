@@ -168,6 +168,8 @@ class TrainingMonitor(RunActions, QWidget):
         for event in batch:
             if isinstance(event, ev.Started):
                 self.run = RunFolder(event.run_dir)
+                if self._built:
+                    self._ensure_chart()  # a run started from the queue or the CLI
         self.state.apply(batch)
         lines = [e for e in batch if isinstance(e, ev.LogLine)]
         if lines:
@@ -244,6 +246,9 @@ class TrainingMonitor(RunActions, QWidget):
 
     def start_run(self, run: RunFolder, *, resume_from=None) -> None:
         self.ensure_built()
+        # The chart (pyqtgraph) is made now, as the run is launched, rather than when its first loss
+        # arrives while lines stream in: importing pyqtgraph then stalled the window ~350 ms.
+        self._ensure_chart()
         self._reset(run)
         self.controller.start(run, resume_from=resume_from)
         self.tabs.setCurrentIndex(TABS.index("Loss"))
