@@ -76,6 +76,15 @@ def test_only_what_applies_is_shown_and_the_toggle_shows_the_rest(qtbot, proxy, 
     assert index.data(Role.WHY_NOT)  # the reason it is greyed
 
 
+def test_before_a_model_is_chosen_every_parameter_is_shown_greyed(qtbot, proxy, controller, models):
+    every = {p.key for p in controller.registry.parameters()}
+    assert set(visible_keys(proxy)) == every  # an empty tree would hide what there is to set
+    assert proxy.sourceModel().index_of("learning_rate").data(Qt.ItemDataRole.ForegroundRole) is not None
+    choose_model(qtbot, controller, models["sd1"])
+    flux_only = {p.key for p in controller.registry.parameters() if p.families == frozenset({Family.FLUX})}
+    assert flux_only and not flux_only & set(visible_keys(proxy))
+
+
 def test_choosing_loha_shows_loha_arguments(qtbot, proxy, controller, models):
     choose_model(qtbot, controller, models["sd1"])
     assert "network_args.use_tucker" not in visible_keys(proxy)

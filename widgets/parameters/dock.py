@@ -34,6 +34,9 @@ from widgets.empty_state import EmptyState
 NO_PROFILE = "(none)"
 
 
+TREE_MIN_HEIGHT = 120
+
+
 class ParametersDock(QWidget):
     def __init__(self, session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -190,6 +193,11 @@ class ParametersDock(QWidget):
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 2)
         splitter.setSizes([500, 90, 160])
+        splitter.setCollapsible(0, False)
+        # The tree is what this dock is for: in a short dock (tabbed above All tags) the help and
+        # problems panes give up their room first instead of squeezing it to a single row.
+        self.tree.setMinimumHeight(TREE_MIN_HEIGHT)
+        help_area.setMinimumHeight(40)
         self._layout.addWidget(splitter, 1)
 
         QShortcut(QKeySequence.StandardKey.Find, self, self._focus_search,

@@ -286,6 +286,11 @@ class ParameterTreeModel(QAbstractItemModel):
         ranks = [self._problems[p.key][0].severity for p in self.params[group_row] if self._problems.get(p.key)]
         return min(ranks, key=lambda s: s.rank) if ranks else None
 
+    def awaiting_model(self) -> bool:
+        """No base model is chosen yet: nothing can be said to apply, so everything is shown greyed
+        (an empty tree would hide what there is to set)."""
+        return self.controller.resolved is None
+
     def _recompute_applicability(self) -> None:
         resolved = self.controller.resolved
         if resolved is None:
@@ -377,7 +382,7 @@ class ParameterFilter(QSortFilterProxyModel):
         index = model.index(source_row, 0, source_parent)
         if model.parameter(index) is None:
             return not self.filtering and self._group_has_visible(index)
-        if not self._show_inapplicable and not index.data(Role.APPLIES):
+        if not self._showing_inapplicable() and not index.data(Role.APPLIES):
             return False
         if self._changed_only and not index.data(Role.CHANGED):
             return False
@@ -385,8 +390,12 @@ class ParameterFilter(QSortFilterProxyModel):
             return all(word in index.data(Role.SEARCH_TEXT) for word in self._text.split())
         return True
 
+    def _showing_inapplicable(self) -> bool:
+        model = self.sourceModel()
+        return self._show_inapplicable or (model is not None and model.awaiting_model())
+
     def _group_has_visible(self, group_index: QModelIndex) -> bool:
-        if self._show_inapplicable:
+        if self._showing_inapplicable():
             return True
         model = self.sourceModel()
         return any(model.index(r, 0, group_index).data(Role.APPLIES) for r in range(model.rowCount(group_index)))
