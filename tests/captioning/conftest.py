@@ -57,21 +57,10 @@ def fault_worker_command(*faults: str) -> list[str]:
     return [*args, "--protocol", str(PROTOCOL_VERSION)]
 
 
-@pytest.fixture
-def session(qapp, lora_home):
-    from services.paths import app_dirs
-    from services.qt.session import Session
-    from services.settings import Settings
-
-    s = Session(Settings(), None, app_dirs().ensure())
-    yield s
-    controller = getattr(s, "_caption_controller", None)
-    if controller is not None:
-        controller.shutdown()
-    s.deleteLater()
+from tests.captions.conftest import session  # noqa: E402, F401  (the same Session fixture as the caption tests)
 
 
-def open_folder(session, folder: Path):
+def open_folder(session, folder: Path):  # noqa: F811
     from services.dataset.scanner import scan_folders
 
     workspace = scan_folders([folder])
@@ -79,7 +68,7 @@ def open_folder(session, folder: Path):
     return workspace
 
 
-def wait_controller_idle(qtbot, session, timeout: int = 10_000) -> None:
+def wait_controller_idle(qtbot, session, timeout: int = 10_000) -> None:  # noqa: F811
     from services.captions.qt.controller import caption_controller
 
     controller = caption_controller(session)
