@@ -382,7 +382,34 @@ class MainWindow(QMainWindow):
             self._first_paint_done = True
             self.painted.emit()
 
+    def work_in_progress(self) -> list[str]:
+        """What quitting now would stop: each dock that has such work says so (``work_in_progress()``)."""
+        busy = []
+        for dock in self.docks.values():
+            describe = getattr(dock.widget(), "work_in_progress", None)
+            text = describe() if callable(describe) else ""
+            if text:
+                busy.append(text)
+        return busy
+
+    def _confirm_stop_work(self) -> bool:
+        """True when nothing is running, or the user chose to stop it and quit."""
+        busy = self.work_in_progress()
+        if not busy:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, "\n".join(busy), parent=self)
+        box.setInformativeText("Quitting stops it. Keep it running to leave LoRA Studio open.")
+        stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is stop
+
     def closeEvent(self, event) -> None:
+        if not self._confirm_stop_work():
+            event.ignore()
+            return
         if self.session.project_modified:
             answer = QMessageBox.question(
                 self, APP_NAME, "The project has unsaved changes. Save them before quitting?",
