@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.actions_by_id: dict[str, QAction] = {}
         self.menus: dict[str, QMenu] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self.report_dialog: QWidget | None = None  # Help > System report, while open
 
         self.central = load_class(CENTRAL)(session, self)
         self.setCentralWidget(self.central)
@@ -306,6 +307,20 @@ class MainWindow(QMainWindow):
                           f"<b>{APP_NAME}</b> {app_version()}<br>"
                           "Datasets, captions and LoRA training with kohya-ss/sd-scripts, in one window.")
 
+    def show_system_report(self) -> None:
+        """Open (or bring forward) the system report dialog (Help > System report). The window owns
+        it, so opening it leaves the docks as they are."""
+        from widgets.system_report.dialog import SystemReportDialog
+
+        dialog = self.report_dialog
+        if dialog is None:
+            dialog = self.report_dialog = SystemReportDialog(self.session, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.destroyed.connect(lambda *_: setattr(self, "report_dialog", None))
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
     def choose_theme(self, theme_id: str) -> None:
         self.themes.apply(theme_id)
         self.session.settings.appearance.theme = theme_id
@@ -421,6 +436,8 @@ class MainWindow(QMainWindow):
             if answer == QMessageBox.StandardButton.Save and not self.save_project():
                 event.ignore()
                 return
+        if self.report_dialog is not None:
+            self.report_dialog.close()  # cancels a report still being collected
         for dock in self.docks.values():
             shutdown = getattr(dock.widget(), "shutdown", None)
             if callable(shutdown):
