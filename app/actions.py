@@ -106,7 +106,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                tip="Create a small sample dataset and open it"),
     ActionSpec("help.log_folder", "Help", "Open &log folder", "window.open_log_folder"),
     # --- Hardware (issue 9)
-    ActionSpec("help.system_report", "Help", "&System report…", "dock.gpu.show_system_report",
+    ActionSpec("help.system_report", "Help", "&System report…", "window.show_system_report",
                tip="This machine, its GPUs and both Python environments, to copy into a bug report"),
     ActionSpec("help.about", "Help", "&About LoRA Studio", "window.show_about", separator_before=True,
                role="AboutRole"),

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.actions_by_id: dict[str, QAction] = {}
         self.menus: dict[str, QMenu] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self.report_dialog: QWidget | None = None  # Help > System report, while open
 
         self.central = load_class(CENTRAL)(session, self)
         self.setCentralWidget(self.central)
@@ -306,6 +307,20 @@ class MainWindow(QMainWindow):
                           f"<b>{APP_NAME}</b> {app_version()}<br>"
                           "Datasets, captions and LoRA training with kohya-ss/sd-scripts, in one window.")
 
+    def show_system_report(self) -> None:
+        """Open (or bring forward) the system report dialog (Help > System report). The window owns
+        it, so opening it leaves the docks as they are."""
+        from widgets.system_report.dialog import SystemReportDialog
+
+        dialog = self.report_dialog
+        if dialog is None:
+            dialog = self.report_dialog = SystemReportDialog(self.session, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.destroyed.connect(lambda *_: setattr(self, "report_dialog", None))
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
     def choose_theme(self, theme_id: str) -> None:
         self.themes.apply(theme_id)
         self.session.settings.appearance.theme = theme_id
@@ -382,7 +397,34 @@ class MainWindow(QMainWindow):
             self._first_paint_done = True
             self.painted.emit()
 
+    def work_in_progress(self) -> list[str]:
+        """What quitting now would stop: each dock that has such work says so (``work_in_progress()``)."""
+        busy = []
+        for dock in self.docks.values():
+            describe = getattr(dock.widget(), "work_in_progress", None)
+            text = describe() if callable(describe) else ""
+            if text:
+                busy.append(text)
+        return busy
+
+    def _confirm_stop_work(self) -> bool:
+        """True when nothing is running, or the user chose to stop it and quit."""
+        busy = self.work_in_progress()
+        if not busy:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, "\n".join(busy), parent=self)
+        box.setInformativeText("Quitting stops it. Keep it running to leave LoRA Studio open.")
+        stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is stop
+
     def closeEvent(self, event) -> None:
+        if not self._confirm_stop_work():
+            event.ignore()
+            return
         if self.session.project_modified:
             answer = QMessageBox.question(
                 self, APP_NAME, "The project has unsaved changes. Save them before quitting?",
@@ -394,6 +436,8 @@ class MainWindow(QMainWindow):
             if answer == QMessageBox.StandardButton.Save and not self.save_project():
                 event.ignore()
                 return
+        if self.report_dialog is not None:
+            self.report_dialog.close()  # cancels a report still being collected
         for dock in self.docks.values():
             shutdown = getattr(dock.widget(), "shutdown", None)
             if callable(shutdown):

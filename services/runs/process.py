@@ -7,6 +7,16 @@ engine starts in a new session / process group on POSIX and inside a job object 
 Windows CTRL_BREAK to the group), then, after a grace period, a kill of everything still there --
 the group, each descendant found by psutil (a child may have left the group), and the job.
 The whole stop takes at most ``grace_s + kill_wait_s`` (5 seconds by default).
+
+If LoRA Studio itself dies (a crash, SIGKILL), nothing above runs. On Windows the job object's
+KILL_ON_JOB_CLOSE ends the tree when the handle closes with the process. On POSIX a tiny guard
+(``/bin/sh``, in a session of its own) waits on a pipe whose only writer is LoRA Studio: when
+LoRA Studio goes, the pipe reaches end-of-file and the guard ends the engine's process group
+(SIGTERM, then SIGKILL after the same grace). A normal end writes "release" to the pipe first.
+Why not prctl(PR_SET_PDEATHSIG): it reaches only the direct child (``accelerate launch``, which
+does not pass the signal on to the training script it started, so the process holding the GPU
+would still be orphaned); it fires when the *thread* that started the child exits; it needs a
+preexec_fn, which is unsafe in a process with threads; and it does not exist on macOS.
 """
 
 from __future__ import annotations
@@ -29,12 +39,37 @@ log = logging.getLogger(__name__)
 POLITE_GRACE_S = 3.0
 KILL_WAIT_S = 1.5
 
+# $1: the engine's process group. End of file on stdin (LoRA Studio died) ends that group; a line
+# (LoRA Studio releasing the guard) ends the guard alone. Polls with `kill -0` so that it exits as
+# soon as the group is gone, and kills what is left after the grace.
+_GUARD_SCRIPT = (
+    'if read -r _line; then exit 0; fi\n'
+    'kill -TERM "-$1" 2>/dev/null || exit 0\n'
+    'i=0\n'
+    'while [ "$i" -lt "$2" ] && kill -0 "-$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done\n'
+    'kill -KILL "-$1" 2>/dev/null\n'
+    'exit 0\n')
+
+
+def _start_guard(pgid: int) -> subprocess.Popen | None:
+    """The process that ends group ``pgid`` when this process dies (see the module's doc)."""
+    try:
+        return subprocess.Popen(["/bin/sh", "-c", _GUARD_SCRIPT, "lora-studio-engine-guard", str(pgid),
+                                 str(int(POLITE_GRACE_S * 10))],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)  # its own session: no terminal signal reaches it
+    except OSError as exc:
+        log.warning("could not start the engine's guard (%s); a crash of LoRA Studio would leave it running", exc)
+        return None
+
 
 class ProcessTree:
-    def __init__(self, popen: subprocess.Popen, job: winjob.JobObject | None = None) -> None:
+    def __init__(self, popen: subprocess.Popen, job: winjob.JobObject | None = None,
+                 guard: subprocess.Popen | None = None) -> None:
         self.popen = popen
         self.pid = popen.pid
         self._job = job
+        self._guard = guard
         self._known: dict[int, psutil.Process] = {}
         try:
             self._root = psutil.Process(popen.pid)
@@ -61,7 +96,8 @@ class ProcessTree:
             except OSError as exc:  # e.g. nested jobs on old Windows: fall back to psutil alone
                 log.warning("could not put the engine in a job object (%s); stopping relies on psutil", exc)
                 job = None
-        return cls(popen, job)
+        guard = _start_guard(popen.pid) if sys.platform != "win32" else None
+        return cls(popen, job, guard)
 
     @property
     def stdout(self):
@@ -174,3 +210,17 @@ class ProcessTree:
         if self._job is not None:
             self._job.close()
             self._job = None
+        self._release_guard()
+
+    def _release_guard(self) -> None:
+        guard, self._guard = self._guard, None
+        if guard is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            guard.stdin.write(b"release\n")
+            guard.stdin.close()
+        try:
+            guard.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            guard.kill()
+            guard.wait()

@@ -54,10 +54,9 @@ class DetectionResult:
     def summary(self) -> str:
         if self.family is None:
             return {"lora": "a LoRA/LyCORIS file", "component": "a model component"}.get(self.kind, "unrecognised")
-        text = f"{self.family.label} {self.variant or ''}".strip()
-        if self.kind == "lora":
-            text = f"a {text} LoRA/LyCORIS file"
-        return text
+        if self.kind == "lora":  # a LoRA's variant is its network module (networks.lora, lycoris.kohya)
+            return f"a {self.family.label} LoRA/LyCORIS file" + (f" ({self.variant})" if self.variant else "")
+        return model_name(self.family, self.variant)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -65,6 +64,16 @@ class DetectionResult:
         data["summary"] = self.summary
         data["usable_as_base"] = self.usable_as_base
         return data
+
+
+def model_name(family: Family, variant: str | None) -> str:
+    """The family and its variant as a person says it: "Stable Diffusion 1.x", "SDXL (base)",
+    "Flux.1 (dev)", "SD3.5 large" -- never the version twice ("Stable Diffusion 1.x 1.x")."""
+    if not variant or variant in family.label:
+        return family.label
+    if family is Family.SD3:  # the variant is the version and size ("3.5 large"); the label names both versions
+        return f"SD{variant}"
+    return f"{family.label} ({variant})"
 
 
 def detect_model(path: str | Path) -> DetectionResult:

@@ -114,6 +114,25 @@ def test_cancel_kills_a_real_probe_and_its_children(monkeypatch):
             pytest.fail("processes of the cancelled probe are still running")
 
 
+def test_the_report_leaves_a_shown_gpu_dock_where_it_is(app_parts, qtbot, monkeypatch):
+    """Shown GPU dock tabbed behind another: opening the report neither raises nor hides it."""
+    monkeypatch.setattr(report_worker.ReportWorker, "start", lambda self: None)  # test double: no probe
+    window = app_parts.window
+    window.show()
+    qtbot.waitExposed(window)
+    gpu_dock, training_dock = window.docks["gpu"], window.docks["training"]
+    window.tabifyDockWidget(gpu_dock, training_dock)
+    training_dock.raise_()
+    # a dock behind a tab is moved out of sight (Qt keeps it "visible"): nothing of it shows
+    qtbot.waitUntil(lambda: gpu_dock.visibleRegion().isEmpty())
+    window.actions_by_id["help.system_report"].trigger()
+    assert window.report_dialog is not None and window.report_dialog.isVisible()
+    qtbot.wait(50)
+    assert gpu_dock.visibleRegion().isEmpty() and gpu_dock.toggleViewAction().isChecked()  # still behind
+    assert not training_dock.visibleRegion().isEmpty()
+    window.report_dialog.close()
+
+
 def test_a_failure_is_shown_not_raised(qtbot, session, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk on fire")
@@ -128,17 +147,22 @@ def test_a_failure_is_shown_not_raised(qtbot, session, monkeypatch):
 
 def test_help_menu_opens_the_report_of_this_machine(app_parts, qtbot):
     window = app_parts.window
+    window.show()
+    qtbot.waitExposed(window)
+    gpu_dock = window.docks["gpu"]
+    gpu_dock.close()
     action = window.actions_by_id["help.system_report"]
     assert action in window.menus["Help"].actions() and action.text() == "&System report…"
     action.trigger()
-    dock = window.dock_widget("gpu")
-    dialog = dock.report_dialog
+    dialog = window.report_dialog
     assert dialog is not None and dialog.isVisible()
+    assert not gpu_dock.isVisible()  # the report is not the GPU monitor's: its dock stays closed
     action.trigger()
-    assert dock.report_dialog is dialog  # one dialog, brought forward
+    assert window.report_dialog is dialog  # one dialog, brought forward
+    assert not gpu_dock.isVisible()
     qtbot.waitUntil(lambda: dialog.complete, timeout=120000)
     markdown = dialog.markdown()
     assert f"torch:** {version('torch')}" in markdown
     assert "### Backend runtime dependencies" in markdown and "### Free disk space" in markdown
     window.close()
-    assert dock.report_dialog is None or not dock.report_dialog.isVisible()
+    assert window.report_dialog is None or not window.report_dialog.isVisible()

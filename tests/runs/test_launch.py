@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -126,7 +127,6 @@ def test_new_run_folders_are_unique(tmp_path):
 
 
 def test_sample_names_and_prompt_files(tmp_path):
-    from pathlib import Path
 
     assert parse_sample_name(Path("000010_03_20260101010101.png")).step == 10
     assert parse_sample_name(Path("n_e000001_00_20260101010101.png")).epoch == 1
@@ -175,3 +175,65 @@ def test_job_object_structures_have_the_windows_layout():
     if not winjob.available():
         with pytest.raises(OSError):
             winjob.JobObject()
+
+
+_GUI_STAND_IN = """\
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from services.runs.process import ProcessTree
+engine = ("import subprocess, sys, time\\n"
+          "child = subprocess.Popen([sys.executable, '-c', 'import time\\\\nwhile True: time.sleep(1)'])\\n"
+          "print(child.pid, flush=True)\\n"
+          "while True: time.sleep(1)\\n")
+tree = ProcessTree.start([sys.executable, "-c", engine], env={"PATH": "/usr/bin:/bin"}, cwd=".")
+print(tree.pid, tree.stdout.readline().decode().strip(), flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows ends the tree through the job object")
+def test_the_engine_tree_dies_with_lora_studio(tmp_path):
+    """SIGKILL the process that started the engine (a stand-in for a crashed GUI, launching through
+    the real ProcessTree.start): the engine and the worker it started are gone within seconds."""
+    import os
+    import signal
+
+    from tests.runs.conftest import _living_children
+
+    root = str(Path(__file__).resolve().parents[2])
+    gui = subprocess.Popen([sys.executable, "-c", _GUI_STAND_IN, root], stdout=subprocess.PIPE, text=True)
+    try:
+        engine_pid, worker_pid = (int(p) for p in gui.stdout.readline().split())
+        engine, worker = psutil.Process(engine_pid), psutil.Process(worker_pid)
+        assert os.getpgid(engine_pid) == engine_pid == os.getpgid(worker_pid)  # its own group, as before
+        os.kill(gui.pid, signal.SIGKILL)
+        gui.wait(5)
+
+        def gone(proc: psutil.Process) -> bool:
+            try:
+                return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                return True
+
+        deadline = time.monotonic() + 6.0
+        while time.monotonic() < deadline and not (gone(engine) and gone(worker)):
+            _living_children(psutil.Process())  # reap the orphans the test's subreaper adopted
+            time.sleep(0.05)
+        assert gone(engine) and gone(worker)
+    finally:
+        if gui.poll() is None:
+            gui.kill()
+            gui.wait()
+        gui.stdout.close()
+
+
+def test_a_normal_end_releases_the_guard_without_touching_the_group():
+    tree = ProcessTree.start([sys.executable, "-c", "print('hi')"], env={}, cwd=".")
+    guard = tree._guard
+    assert tree.wait(10) == 0
+    if sys.platform != "win32":
+        assert guard is not None and guard.poll() is None  # it watches while the engine is ours
+    tree.close()
+    if guard is not None:
+        assert guard.poll() == 0  # released: it ended itself, and was reaped

@@ -22,7 +22,7 @@ def test_detect(tmp_path, capsys):
     model = write_safetensors_header(tmp_path / "m.safetensors", sdxl_tensors())
     assert main(["detect", str(model)]) == 0
     out = capsys.readouterr().out
-    assert "SDXL base" in out and "fp16" in out
+    assert "SDXL (base)" in out and "fp16" in out
     assert main(["detect", str(model), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["family"] == "sdxl" and data["usable_as_base"] is True

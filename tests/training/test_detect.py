@@ -46,6 +46,30 @@ def test_families_and_variants_from_the_header(tmp_path, tensors, family, varian
     assert result.parameters and result.precision
 
 
+@pytest.mark.parametrize(("tensors", "summary"), [
+    (sd1_tensors(), "Stable Diffusion 1.x"),
+    (sd2_tensors(), "Stable Diffusion 2.x"),
+    (sdxl_tensors(), "SDXL (base)"),
+    (sdxl_tensors(refiner=True), "SDXL (refiner)"),
+    (flux_tensors(), "Flux.1 (dev)"),
+    (flux_tensors(variant="chroma"), "Flux.1 (chroma)"),
+    (sd3_tensors(), "SD3 medium"),
+    (sd3_tensors(depth=38, with_te=True), "SD3.5 large"),
+])
+def test_the_summary_names_the_model_once(tmp_path, tensors, summary):
+    result = detect_model(write_safetensors_header(tmp_path / "m.safetensors", tensors))
+    assert result.summary == summary
+    assert result.to_dict()["summary"] == summary
+
+
+def test_a_loras_summary_names_its_family_and_module(tmp_path):
+    plain = detect_model(write_safetensors_header(tmp_path / "a.safetensors", lora_tensors("sd1")))
+    assert plain.summary == "a Stable Diffusion 1.x LoRA/LyCORIS file"
+    lycoris = detect_model(write_safetensors_header(tmp_path / "b.safetensors", lora_tensors("sd1"),
+                                                    metadata={"ss_network_module": "lycoris.kohya"}))
+    assert lycoris.summary == "a Stable Diffusion 1.x LoRA/LyCORIS file (lycoris.kohya)"
+
+
 def test_precision_and_what_the_file_contains(tmp_path):
     sd1 = detect_model(write_safetensors_header(tmp_path / "a.safetensors", sd1_tensors("F32")))
     assert sd1.precision == "fp32" and sd1.contains == ["unet", "vae", "text_encoder"]

@@ -41,7 +41,6 @@ class GpuMonitorDock(QWidget):
         self.gpu_cards: dict[str, QWidget] = {}
         self.samples_shown = 0
         self.headline = ""
-        self.report_dialog = None
         self._watched_pid = int(getattr(session, "training_pid", 0) or 0)
 
         layout = QVBoxLayout(self)
@@ -116,30 +115,13 @@ class GpuMonitorDock(QWidget):
         self.sampler.start()
 
     def shutdown(self) -> None:
-        """Stop the sampling thread and any report being collected (the main window calls this
-        when it closes)."""
+        """Stop the sampling thread (the main window calls this when it closes)."""
         if self.sampler is not None:
             self.sampler.stop()
-        if self.report_dialog is not None:
-            self.report_dialog.close()
 
     @property
     def polling(self) -> bool:
         return self.sampler is not None and self.sampler.isRunning() and not self.sampler.paused
-
-    # --- Help > System report ------------------------------------------------------------------
-    def show_system_report(self) -> None:
-        """Open (or bring forward) the system report dialog; Help > System report calls this."""
-        from widgets.system_report.dialog import SystemReportDialog
-
-        dialog = self.report_dialog
-        if dialog is None:
-            dialog = self.report_dialog = SystemReportDialog(self.session, self.window())
-            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dialog.destroyed.connect(lambda *_: setattr(self, "report_dialog", None))
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
 
     # --- the training run -------------------------------------------------------------------
     def set_training_process(self, pid: int) -> None:

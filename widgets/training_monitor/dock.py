@@ -337,6 +337,14 @@ class TrainingMonitor(RunActions, QWidget):
         if self.run is not None and self.run.log_path.is_file():
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run.log_path)))
 
+    def work_in_progress(self) -> str:
+        """What quitting would stop (asked by the main window before it closes); empty when idle."""
+        if not self.controller.is_running():
+            return ""
+        run = self.controller.current
+        return f"The training run “{run.name}” is still running." if run is not None else \
+            "A training run is still running."
+
     def shutdown(self) -> None:
         self.timer.stop()
         self.controller.shutdown()
