@@ -65,7 +65,7 @@ def test_a_batch_is_planned_in_slices_on_the_gui_thread(qtbot, session, controll
 
 
 def test_progress_is_reported_while_planning(qtbot, session, controller, ws, monkeypatch):
-    from services.captions.qt import controller as module
+    from services.captions.qt import tasks_mixin as module
 
     monkeypatch.setattr(module, "PROGRESS_EVERY", 64)
     seen = []

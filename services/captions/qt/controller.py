@@ -28,12 +28,13 @@ from services.captions.qt.commands import CaptionEditCommand
 from services.captions.qt.gc_policy import settle_long_lived_objects
 from services.captions.qt.renaming_mixin import RenamingMixin
 from services.captions.qt.saving_mixin import SavingMixin
+from services.captions.qt.tasks_mixin import TasksMixin
 from services.captions.qt.worker import YIELD_EVERY, SliceRunner, TaskThread
 from services.captions.saving import SaveItem, SaveResult, new_caption_format, save_captions
 from services.captions.stats import TagIndex
 from services.captions.tags import TagFormat
 from services.dataset.caption_files import CaptionFile
-from services.errors import LoraStudioError, OperationCancelled
+from services.errors import LoraStudioError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ OBJECT_NAME = "caption-controller"
 AUTOSAVE_DELAY_MS = 400
 SYNC_PLAN_LIMIT = 400  # edits of up to this many captions are planned on the GUI thread
 NOTIFY_CHUNK = 1024  # captions_changed is sent in portions of this many keys during a large apply
-PROGRESS_EVERY = 512  # planning reports progress every this many captions (a multiple of YIELD_EVERY)
 
 
 def caption_controller(session) -> CaptionController:
@@ -53,7 +53,7 @@ def caption_controller(session) -> CaptionController:
     return controller
 
 
-class CaptionController(SavingMixin, RenamingMixin, QObject):
+class CaptionController(TasksMixin, SavingMixin, RenamingMixin, QObject):
     stats_reset = Signal()              # the tag table was rebuilt (new workspace, new separator)
     tags_changed = Signal(list, int)    # indices of tags whose count changed; number of tags appended
     state_changed = Signal()            # unsaved / saving / conflicts / busy changed
@@ -312,93 +312,6 @@ class CaptionController(SavingMixin, RenamingMixin, QObject):
             self.session.notify_captions_changed(keys)
         finally:
             self._notifying = False
-
-    # --- threads ----------------------------------------------------------------------------
-    def start_task(self, fn, name: str, label: str, on_success: Callable, on_failure: Callable | None = None,
-                   priority: TaskThread.Priority = TaskThread.Priority.InheritPriority) -> TaskThread:
-        """Start ``fn`` in a worker thread; its result goes to ``on_success`` on the GUI thread."""
-        thread = TaskThread(fn, name, self)
-        if self._closed:  # the session is ending: nothing new starts (the thread object is inert)
-            return thread
-        thread.succeeded.connect(on_success)
-        thread.failed.connect(on_failure or self._report_failure)
-        thread.setProperty("label", label)
-        self._threads.add(thread)
-        if label:
-            self._set_busy(label)
-            thread.progressed.connect(self.progress)
-        thread.finished.connect(lambda t=thread, has_label=bool(label): self._thread_done(t, has_label))
-        thread.start(priority)
-        return thread
-
-    def start_sliced(self, steps, label: str, on_success: Callable, on_failure: Callable | None = None, *,
-                     total: int = 0) -> None:
-        """Run ``steps`` (a generator that yields counts of work done and returns its result) on the
-        GUI thread in slices; the result goes to ``on_success``. For pure-Python work over many
-        captions (see ``planner``); threads are for work that releases the GIL (files, hashing)."""
-        if self._closed:
-            return
-        if label:
-            self._sliced_labels.append(label)
-            self._set_busy(label)
-
-        def job():
-            try:
-                while True:
-                    try:
-                        done = next(steps)
-                    except StopIteration as stop:
-                        result = stop.value
-                        break
-                    if total and done % PROGRESS_EVERY == 0:
-                        self.progress.emit(done, total)
-                    yield
-            except GeneratorExit:  # cancelled (cancel_all)
-                self._sliced_done(label)
-                raise
-            except Exception as exc:
-                self._sliced_done(label)
-                (on_failure or self._report_failure)(exc)
-                return
-            self._sliced_done(label)
-            on_success(result)
-
-        self.planner.submit(job())
-
-    def _sliced_done(self, label: str) -> None:
-        if label and label in self._sliced_labels:
-            self._sliced_labels.remove(label)
-        self._update_busy()
-
-    def _update_busy(self) -> None:
-        labels = [t.property("label") for t in self._threads if t.property("label")] + self._sliced_labels
-        self._set_busy(labels[-1] if labels else "")
-
-    def _thread_done(self, thread: TaskThread, had_label: bool) -> None:
-        self._threads.discard(thread)
-        if thread is self._save_thread:
-            self._save_thread = None
-        thread.deleteLater()
-        if had_label:
-            self._update_busy()
-
-    def _set_busy(self, text: str) -> None:
-        if text != self._busy_text:
-            self._busy_text = text
-            self.busy_changed.emit(text)
-            self.state_changed.emit()
-
-    def _report_failure(self, exc: BaseException) -> None:
-        if isinstance(exc, OperationCancelled):
-            self.session.show_status("Cancelled", 3000)
-            return
-        self.session.report_error(exc)
-
-    def cancel_all(self) -> None:
-        self.planner.clear()
-        for thread in list(self._threads):
-            if thread is not self._save_thread:
-                thread.cancel()
 
     def shutdown(self, timeout_ms: int = 60_000) -> None:
         """Finish saving and stop every worker (the window closes, the session ends)."""
