@@ -65,9 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=None, help="where the generated dataset is kept "
                         "(default: $LORA_STUDIO_BENCH_CACHE or benchmarks/.cache)")
     parser.add_argument("--keep", action="store_true", help="keep the working copy")
-    parser.add_argument("--pause-watcher", action="store_true",
-                        help="pause the Dataset panel's folder watcher while captions are written "
-                             "(Session.caption_writes_changed; the wiring the Dataset panel does not have yet)")
     args = parser.parse_args(argv)
 
     from benchmarks.common.dataset_gen import generate_dataset
@@ -81,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     os.sync()  # the copy is on disk: the timed writes do not flush it
     time.sleep(2)
     try:
-        result = run(root, pause_watcher=args.pause_watcher)
+        result = run(root)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -101,7 +98,7 @@ def _note(text: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
-def run(root: Path, *, pause_watcher: bool = False) -> dict:
+def run(root: Path) -> dict:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     from app.application import build
@@ -119,8 +116,10 @@ def run(root: Path, *, pause_watcher: bool = False) -> dict:
     controller = editor.controller
     dataset_dock = window.dock_widget("dataset")
     watcher = getattr(dataset_dock, "watcher", None)
-    if pause_watcher and watcher is not None:
-        session.caption_writes_changed.connect(lambda writing: setattr(watcher, "paused", writing))
+    # The Dataset panel pauses its watcher while captions are written; recorded, to be shown.
+    paused_seen: list[bool] = []
+    if watcher is not None:
+        session.caption_writes_changed.connect(lambda writing: writing and paused_seen.append(watcher.paused))
 
     def wait(condition, timeout_s: float = 600) -> None:
         loop = QEventLoop()
@@ -257,7 +256,7 @@ def run(root: Path, *, pause_watcher: bool = False) -> dict:
         "files_find_replace": files_replace,
         "files_add_tag": files_add,
         "durable": True,
-        "watcher_paused_while_writing": bool(pause_watcher and watcher is not None),
+        "watcher_paused_while_writing": bool(paused_seen) and all(paused_seen),
         "cpus": os.cpu_count(),
     }
 
