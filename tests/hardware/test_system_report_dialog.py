@@ -94,6 +94,11 @@ def test_cancel_kills_a_real_probe_and_its_children(monkeypatch):
             started.append(self)
 
     monkeypatch.setattr(bf.subprocess, "Popen", RecordingPopen)
+    # A probe that is surely still running when the cancel comes, with a child of its own (the real
+    # probe can finish in under 1.5 s on a warm machine, and then there is nothing to cancel).
+    slow = ("import subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)")
+    monkeypatch.setattr(bf, "probe_command", lambda python: [str(python), "-c", slow])
     cancel = threading.Event()
     timer = threading.Timer(1.5, cancel.set)
     timer.start()
