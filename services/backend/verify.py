@@ -35,29 +35,18 @@ from services.backend.verify_checks import (
     torch_checks,
     torchvision_check,
 )
+from services.check_summary import CheckSummary
 from services.errors import OperationCancelled
 
 __all__ = ["Check", "VerifyReport", "last_report", "run_probe", "verify_runtime"]
 
 @dataclass
-class VerifyReport:
+class VerifyReport(CheckSummary):
     runtime: BackendRuntime
     checks: list[Check] = field(default_factory=list)
     probe: dict | None = None
     seconds: float = 0.0
     expected_device: str = ""
-
-    @property
-    def errors(self) -> list[Check]:
-        return [c for c in self.checks if c.status == ERROR]
-
-    @property
-    def warnings(self) -> list[Check]:
-        return [c for c in self.checks if c.status == WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     def repair_steps(self) -> set[str]:
         return {c.repair for c in self.checks if c.repair and c.status in (ERROR, WARNING)}

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import tomlkit
 
+from services.check_summary import CheckSummary
 from services.paths import repo_root
 from services.runs import vram_estimate as ve
 from services.runs.launch import engine_environment
@@ -62,21 +63,9 @@ class Check:
 
 
 @dataclass
-class PreflightReport:
+class PreflightReport(CheckSummary):
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
-
-    @property
-    def errors(self) -> list[Check]:
-        return [c for c in self.checks if c.status == ERROR]
-
-    @property
-    def warnings(self) -> list[Check]:
-        return [c for c in self.checks if c.status == WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     def get(self, check_id: str) -> Check | None:
         return next((c for c in self.checks if c.id == check_id), None)

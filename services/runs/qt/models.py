@@ -24,7 +24,28 @@ def _when(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-class QueueModel(QAbstractTableModel):
+class _RowsModel(QAbstractTableModel):
+    """A flat table of ``_rows()`` under the headers ``COLUMNS``."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def _rows(self) -> list:
+        raise NotImplementedError
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows())
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(self.COLUMNS):
+            return self.COLUMNS[section]
+        return None
+
+
+class QueueModel(_RowsModel):
     COLUMNS = ("Name", "State", "Added", "Run folder")
 
     def __init__(self, rename: Callable[[str, str], None] | None = None, parent=None) -> None:
@@ -37,20 +58,11 @@ class QueueModel(QAbstractTableModel):
         self._entries = list(entries)
         self.endResetModel()
 
+    def _rows(self) -> list:
+        return self._entries
+
     def entry(self, row: int) -> q.QueueEntry | None:
         return self._entries[row] if 0 <= row < len(self._entries) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._entries):
@@ -87,7 +99,7 @@ class QueueModel(QAbstractTableModel):
         return True
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(_RowsModel):
     COLUMNS = ("Run", "State", "Started", "Duration", "Steps", "Last loss", "Note")
 
     def __init__(self, parent=None) -> None:
@@ -99,20 +111,11 @@ class HistoryModel(QAbstractTableModel):
         self._runs = list(runs)
         self.endResetModel()
 
+    def _rows(self) -> list:
+        return self._runs
+
     def summary(self, row: int) -> RunSummary | None:
         return self._runs[row] if 0 <= row < len(self._runs) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._runs)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._runs):
