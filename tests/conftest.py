@@ -12,6 +12,8 @@ import weakref
 
 import pytest
 
+from tests.support.real_engine import run_lock  # noqa: F401  (the one-real-run-at-a-time lock, a fixture)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 os.environ["HF_HUB_OFFLINE"] = "1"

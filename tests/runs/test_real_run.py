@@ -6,13 +6,11 @@ fetched sd-scripts; one real run at a time on this machine (/tmp/sd-run.lock).""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import tomlkit
 
 from services.paths import app_dirs
@@ -25,25 +23,11 @@ from services.settings import Settings
 from services.training.detect import detect_model
 from services.training.families import Family, Mode
 from services.training.project import Project, Subset
+from tests.support.real_engine import BACKEND_PYTHON, REAL_RUN_MARKS, SD_SCRIPTS
 
-SD_SCRIPTS = os.environ.get("LORA_STUDIO_SDSCRIPTS")
-BACKEND_PYTHON = os.environ.get("LORA_STUDIO_SDSCRIPTS_PYTHON")
 ROOT = Path(__file__).resolve().parent.parent.parent
 
-pytestmark = [
-    pytest.mark.sdscripts, pytest.mark.slow, pytest.mark.timeout(3600),
-    pytest.mark.skipif(not (SD_SCRIPTS and BACKEND_PYTHON), reason="needs LORA_STUDIO_SDSCRIPTS(_PYTHON)"),
-]
-
-
-@pytest.fixture
-def run_lock():
-    with open("/tmp/sd-run.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+pytestmark = REAL_RUN_MARKS
 
 
 def tiny_project(tmp_path: Path) -> Path:

@@ -4,35 +4,16 @@ this machine (the /tmp/sd-run.lock file lock)."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import subprocess
-
-import pytest
 
 from services.training.detect import detect_model
 from services.training.emit import EmitOptions, emit_run_folder
 from services.training.families import Family, Mode
 from services.training.project import Project, Subset
+from tests.support.real_engine import BACKEND_PYTHON, REAL_RUN_MARKS, SD_SCRIPTS
 from tests.support.tiny_sd1 import build_tiny_sd1, tokenizer_cache, write_tiny_dataset
 
-SD_SCRIPTS = os.environ.get("LORA_STUDIO_SDSCRIPTS")
-BACKEND_PYTHON = os.environ.get("LORA_STUDIO_SDSCRIPTS_PYTHON")
-
-pytestmark = [
-    pytest.mark.sdscripts, pytest.mark.slow, pytest.mark.timeout(3600),
-    pytest.mark.skipif(not (SD_SCRIPTS and BACKEND_PYTHON), reason="needs LORA_STUDIO_SDSCRIPTS(_PYTHON)"),
-]
-
-
-@pytest.fixture
-def run_lock():
-    with open("/tmp/sd-run.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+pytestmark = REAL_RUN_MARKS
 
 
 def test_four_step_lora_run_on_the_tiny_sd1_model(tmp_path, run_lock):
